@@ -1,0 +1,1 @@
+# Code generated from openapi.yaml by scripts/generate. DO NOT EDIT.
