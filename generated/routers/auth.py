@@ -2,7 +2,7 @@
 
 """The `auth` operations: the interface to implement and its router."""
 
-from __future__ import annotations
+# Annotations stay evaluated: FastAPI must see the Security() dependencies built in build_router.
 
 from dataclasses import dataclass
 from typing import Annotated, Literal, Protocol

@@ -1,0 +1,1 @@
+"""Persistence: the tables (one MetaData) and the database handle."""

@@ -1,0 +1,50 @@
+"""Refresh-token queries: stored server-side, used once, revoked by family."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from databases import Database
+from databases.interfaces import Record
+from sqlalchemy import select, update
+
+from .tables import refresh_tokens
+
+
+async def insert(
+    db: Database, *, jti: str, family_id: str, user_id: UUID, expires_at: datetime, created_at: datetime
+) -> None:
+    await db.execute(
+        refresh_tokens.insert().values(
+            jti=jti, family_id=family_id, user_id=user_id, expires_at=expires_at, created_at=created_at
+        )
+    )
+
+
+async def mark_used(db: Database, *, jti: str, at: datetime) -> Record | None:
+    """Use a live token: one conditional UPDATE, so two concurrent uses cannot both win."""
+    query = (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.jti == jti,
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+            refresh_tokens.c.expires_at > at,
+        )
+        .values(used_at=at)
+        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+    )
+    return await db.fetch_one(query)
+
+
+async def get(db: Database, *, jti: str) -> Record | None:
+    return await db.fetch_one(select(refresh_tokens).where(refresh_tokens.c.jti == jti))
+
+
+async def revoke_family(db: Database, *, family_id: str, at: datetime) -> None:
+    await db.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )

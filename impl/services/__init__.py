@@ -1,0 +1,1 @@
+"""The implementations of the generated interfaces; they know no HTTP."""

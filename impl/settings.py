@@ -1,0 +1,64 @@
+"""Settings from the environment, one class per concern."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from the environment (names as upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=7, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    admin_email: str | None = None
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _strong_secret_outside_development(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key is None:
+                raise ValueError("SECRET_KEY is required when ENVIRONMENT=production")
+            if len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
+        return self
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{self.data_dir / 'catalog.db'}"
+
+    def resolved_secret(self) -> str:
+        """SECRET_KEY, or (development only) one generated once and kept in the data dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        logger.warning("SECRET_KEY is not set: using the generated key in %s (development only)", path)
+        return path.read_text().strip()

@@ -1,0 +1,61 @@
+"""openapi.yaml served verbatim, and the documentation pages that render it."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+DOC_PATHS = ("/openapi.json", "/openapi.yaml", "/docs", "/docs/oauth2-redirect", "/redoc")
+
+
+@cache
+def spec_text() -> str:
+    return SPEC_PATH.read_text(encoding="utf-8")
+
+
+@cache
+def spec_document() -> dict[str, Any]:
+    document = yaml.safe_load(spec_text())
+    assert isinstance(document, dict)
+    return document
+
+
+@cache
+def spec_json() -> bytes:
+    return json.dumps(spec_document(), ensure_ascii=False).encode()
+
+
+def install_spec_routes(app: FastAPI) -> None:
+    title = str(spec_document()["info"]["title"])
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json() -> Response:
+        return Response(spec_json(), media_type="application/json")
+
+    @app.get("/openapi.yaml", include_in_schema=False)
+    async def openapi_yaml() -> Response:
+        return Response(spec_text(), media_type="application/yaml")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{title} - docs", oauth2_redirect_url="/docs/oauth2-redirect"
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
+
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc")
