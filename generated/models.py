@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import List, Literal, Optional, Union
+from typing import Annotated, List, Literal, Optional, Union
 from uuid import UUID
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    confloat,
-    conint,
-    constr,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 
 class FieldError(BaseModel):
-    loc: List[Union[str, int]] = Field(
-        ...,
-        description='Where the error is, for example `[body, price]` or `[query, page]`.',
-    )
+    loc: Annotated[
+        List[Union[str, int]],
+        Field(
+            description='Where the error is, for example `[body, price]` or `[query, page]`.'
+        ),
+    ]
     msg: str
     type: str
 
@@ -36,11 +29,18 @@ class UserRegister(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    email: EmailStr
-    username: constr(pattern=r'^[A-Za-z0-9_.-]+$', min_length=3, max_length=32)
-    password: constr(min_length=8, max_length=128) = Field(
-        ..., description='Any Unicode, 8 to 128 characters.'
-    )
+    email: Annotated[EmailStr, Field(max_length=254)]
+    username: Annotated[
+        str, Field(max_length=32, min_length=3, pattern='^[A-Za-z0-9_.-]+$')
+    ]
+    password: Annotated[
+        str,
+        Field(
+            description='Any Unicode, 8 to 128 characters.',
+            max_length=128,
+            min_length=8,
+        ),
+    ]
 
 
 class GrantType(StrEnum):
@@ -52,46 +52,61 @@ class LoginForm(BaseModel):
         extra='forbid',
     )
     grant_type: Optional[GrantType] = None
-    username: constr(pattern=r'^[^\x00-\x1F]*$', min_length=1, max_length=254) = Field(
-        ..., description='A username or an email.'
-    )
-    password: constr(min_length=1, max_length=128)
-    scope: Optional[constr(max_length=1000)] = Field(
-        None, description="Ignored; scopes follow the account's role."
-    )
-    client_id: Optional[constr(max_length=255)] = None
-    client_secret: Optional[constr(max_length=255)] = None
+    username: Annotated[
+        str,
+        Field(
+            description='A username or an email.',
+            max_length=254,
+            min_length=1,
+            pattern='^[^\\x00-\\x1F]*$',
+        ),
+    ]
+    password: Annotated[str, Field(max_length=128, min_length=1)]
+    scope: Annotated[
+        Optional[str],
+        Field(
+            description="Ignored; scopes follow the account's role.", max_length=1000
+        ),
+    ] = None
+    client_id: Annotated[Optional[str], Field(max_length=255)] = None
+    client_secret: Annotated[Optional[str], Field(max_length=255)] = None
 
 
 class LoginJson(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    username: constr(pattern=r'^[^\x00-\x1F]*$', min_length=1, max_length=254) = Field(
-        ..., description='A username or an email.'
-    )
-    password: constr(min_length=1, max_length=128)
+    username: Annotated[
+        str,
+        Field(
+            description='A username or an email.',
+            max_length=254,
+            min_length=1,
+            pattern='^[^\\x00-\\x1F]*$',
+        ),
+    ]
+    password: Annotated[str, Field(max_length=128, min_length=1)]
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    refresh_token: constr(min_length=1, max_length=4096)
+    refresh_token: Annotated[str, Field(max_length=4096, min_length=1)]
 
 
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
     token_type: Literal['bearer']
-    expires_in: conint(ge=1) = Field(
-        ..., description='Seconds until the access token expires.'
-    )
+    expires_in: Annotated[
+        int, Field(description='Seconds until the access token expires.', ge=1)
+    ]
 
 
 class User(BaseModel):
     id: UUID
-    email: constr(max_length=254)
+    email: Annotated[str, Field(max_length=254)]
     username: str
     role: Role
     is_active: bool
@@ -103,17 +118,27 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    email: Optional[EmailStr] = None
-    username: Optional[
-        constr(pattern=r'^[A-Za-z0-9_.-]+$', min_length=3, max_length=32)
+    email: Annotated[Optional[EmailStr], Field(max_length=254)] = None
+    username: Annotated[
+        Optional[str], Field(max_length=32, min_length=3, pattern='^[A-Za-z0-9_.-]+$')
     ] = None
-    password: Optional[constr(min_length=8, max_length=128)] = Field(
-        None, description='Any Unicode, 8 to 128 characters.'
-    )
-    current_password: Optional[constr(min_length=1, max_length=128)] = Field(
-        None, description='Required when a user changes its own password.'
-    )
-    is_active: Optional[bool] = Field(None, description='Admins only.')
+    password: Annotated[
+        Optional[str],
+        Field(
+            description='Any Unicode, 8 to 128 characters.',
+            max_length=128,
+            min_length=8,
+        ),
+    ] = None
+    current_password: Annotated[
+        Optional[str],
+        Field(
+            description='Required when a user changes its own password.',
+            max_length=128,
+            min_length=1,
+        ),
+    ] = None
+    is_active: Annotated[Optional[bool], Field(description='Admins only.')] = None
 
 
 class RoleUpdate(BaseModel):
@@ -125,18 +150,18 @@ class RoleUpdate(BaseModel):
 
 class UserPage(BaseModel):
     items: List[User]
-    total: conint(ge=0)
-    page: conint(ge=1)
-    page_size: conint(ge=1)
-    pages: conint(ge=0)
+    total: Annotated[int, Field(ge=0)]
+    page: Annotated[int, Field(ge=1)]
+    page_size: Annotated[int, Field(ge=1)]
+    pages: Annotated[int, Field(ge=0)]
 
 
 class Product(BaseModel):
     id: UUID
     name: str
     description: Optional[str]
-    price: confloat(multiple_of=0.01)
-    stock: conint(ge=0)
+    price: Annotated[float, Field(multiple_of=0.01)]
+    stock: Annotated[int, Field(ge=0)]
     category: Optional[str]
     sku: str
     created_at: AwareDatetime
@@ -147,50 +172,58 @@ class ProductCreate(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    name: constr(pattern=r'^[^\x00-\x1F]*$', min_length=1, max_length=200)
-    description: Optional[
-        constr(pattern=r'^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$', max_length=2000)
-    ] = Field(
-        None,
-        description='Tabs and newlines are allowed; other control characters are not.',
-    )
-    price: confloat(ge=0.01, le=99999999.99, multiple_of=0.01)
-    stock: Optional[conint(ge=0, le=2147483647)] = 0
-    category: Optional[
-        constr(pattern=r'^[^\x00-\x1F]*$', min_length=1, max_length=100)
+    name: Annotated[
+        str, Field(max_length=200, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+    ]
+    description: Annotated[
+        Optional[str],
+        Field(
+            description='Tabs and newlines are allowed; other control characters are not.',
+            max_length=2000,
+            pattern='^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$',
+        ),
     ] = None
-    sku: constr(pattern=r'^[A-Za-z0-9_.-]+$', min_length=1, max_length=64)
+    price: Annotated[float, Field(ge=0.01, le=99999999.99, multiple_of=0.01)]
+    stock: Annotated[int, Field(ge=0, le=2147483647)] = 0
+    category: Annotated[
+        Optional[str], Field(max_length=100, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+    ] = None
+    sku: Annotated[str, Field(max_length=64, min_length=1, pattern='^[A-Za-z0-9_.-]+$')]
 
 
 class ProductUpdate(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    name: Optional[constr(pattern=r'^[^\x00-\x1F]*$', min_length=1, max_length=200)] = (
-        None
-    )
-    description: Optional[
-        constr(pattern=r'^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$', max_length=2000)
-    ] = Field(
-        None,
-        description='Tabs and newlines are allowed; other control characters are not.',
-    )
-    price: Optional[confloat(ge=0.01, le=99999999.99, multiple_of=0.01)] = None
-    stock: Optional[conint(ge=0, le=2147483647)] = None
-    category: Optional[
-        constr(pattern=r'^[^\x00-\x1F]*$', min_length=1, max_length=100)
+    name: Annotated[
+        Optional[str], Field(max_length=200, min_length=1, pattern='^[^\\x00-\\x1F]*$')
     ] = None
-    sku: Optional[constr(pattern=r'^[A-Za-z0-9_.-]+$', min_length=1, max_length=64)] = (
-        None
-    )
+    description: Annotated[
+        Optional[str],
+        Field(
+            description='Tabs and newlines are allowed; other control characters are not.',
+            max_length=2000,
+            pattern='^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$',
+        ),
+    ] = None
+    price: Annotated[
+        Optional[float], Field(ge=0.01, le=99999999.99, multiple_of=0.01)
+    ] = None
+    stock: Annotated[Optional[int], Field(ge=0, le=2147483647)] = None
+    category: Annotated[
+        Optional[str], Field(max_length=100, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+    ] = None
+    sku: Annotated[
+        Optional[str], Field(max_length=64, min_length=1, pattern='^[A-Za-z0-9_.-]+$')
+    ] = None
 
 
 class ProductPage(BaseModel):
     items: List[Product]
-    total: conint(ge=0)
-    page: conint(ge=1)
-    page_size: conint(ge=1)
-    pages: conint(ge=0)
+    total: Annotated[int, Field(ge=0)]
+    page: Annotated[int, Field(ge=1)]
+    page_size: Annotated[int, Field(ge=1)]
+    pages: Annotated[int, Field(ge=0)]
 
 
 class ProductSortField(StrEnum):
@@ -227,8 +260,9 @@ class Readiness(BaseModel):
 class Problem(BaseModel):
     type: str
     title: str
-    status: conint(ge=400, le=599)
+    status: Annotated[int, Field(ge=400, le=599)]
     detail: str
-    errors: Optional[List[FieldError]] = Field(
-        None, description='The offending fields, for validation errors.'
-    )
+    errors: Annotated[
+        Optional[List[FieldError]],
+        Field(description='The offending fields, for validation errors.'),
+    ] = None

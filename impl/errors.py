@@ -1,11 +1,11 @@
 """Domain errors, and the one place that turns every error into problem+json.
 
-    DomainError
-    ├── NotFound          404: unknown or deleted resources
-    ├── Conflict          409: duplicates, the last active admin
-    ├── Forbidden         403: object-level rules (who may do what)
-    ├── InvalidRequest    422: input the schema allows but the rules do not
-    └── Unauthenticated   401: bad credentials or tokens
+DomainError
+├── NotFound          404: unknown or deleted resources
+├── Conflict          409: duplicates, the last active admin
+├── Forbidden         403: object-level rules (who may do what)
+├── InvalidRequest    422: input the schema allows but the rules do not
+└── Unauthenticated   401: bad credentials or tokens
 """
 
 from __future__ import annotations
@@ -99,10 +99,12 @@ async def _framework_validation(_: Request, exc: Exception) -> JSONResponse:
     # Only reachable if FastAPI itself refuses a request (for example a form it cannot parse).
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
-    return problem(422, "validation-error", "Validation failed", "The request does not match the API's schema.", errors=errors)
+    return problem(
+        422, "validation-error", "Validation failed", "The request does not match the API's schema.", errors=errors
+    )
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

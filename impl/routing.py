@@ -19,12 +19,15 @@ _SEGMENT = re.compile(r"\{[^/{}]+\}")
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    parts = _SEGMENT.split(path)
-    return re.compile("".join(re.escape(p) + ("[^/]+" if i < len(parts) - 1 else "") for i, p in enumerate(parts)) + r"\Z")
+    """`/products/{product_id}` -> a regex where each template segment is one non-empty segment."""
+    literal_parts = [re.escape(part) for part in _SEGMENT.split(path)]
+    return re.compile("[^/]+".join(literal_parts) + r"\Z")
 
 
 class SpecRouting:
-    def __init__(self, app: ASGIApp, *, path_methods: Mapping[str, Iterable[str]], extra_get_paths: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, path_methods: Mapping[str, Iterable[str]], extra_get_paths: Iterable[str]
+    ) -> None:
         self.app = app
         table = {path: tuple(methods) for path, methods in path_methods.items()}
         for path in extra_get_paths:

@@ -322,10 +322,10 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
                 "product_id": (product_id, "string"),
             },
         )
-        result = await api.delete_product(
+        await api.delete_product(
             principal=principal,
             product_id=UUID(path_values["product_id"]),
         )
-        return respond(204, result)
+        return respond(204, None)
 
     return router

@@ -199,11 +199,11 @@ def build_router(api: UsersApi, authenticator: Authenticator) -> APIRouter:
                 "user_id": (user_id, "string"),
             },
         )
-        result = await api.delete_user(
+        await api.delete_user(
             principal=principal,
             user_id=UUID(path_values["user_id"]),
         )
-        return respond(204, result)
+        return respond(204, None)
 
     @router.put(
         "/api/v1/users/{user_id}/role",

@@ -9,8 +9,8 @@ from typing import Any
 
 from databases import Database
 from sqlalchemy import text
-from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .tables import metadata
 
@@ -33,9 +33,8 @@ class Db:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Database]:
         lock: Any = self._write_lock or nullcontext()
-        async with lock:
-            async with self.database.transaction():
-                yield self.database
+        async with lock, self.database.transaction():
+            yield self.database
 
     async def ping(self) -> bool:
         try:
@@ -50,7 +49,7 @@ async def create_schema(db: Db) -> None:
 
     SQLite runs in WAL mode so readers never wait for the one writer.
     """
-    dialect = db.database._backend._dialect  # noqa: SLF001 - compile DDL for this database
+    dialect = db.database._backend._dialect
     if db.is_sqlite:
         await db.database.execute("PRAGMA journal_mode=WAL")
     for table in metadata.sorted_tables:

@@ -61,8 +61,10 @@ async def page(db: Database, *, limit: int, offset: int) -> list[Record]:
 
 async def other_active_admins(db: Database, *, user_id: UUID) -> int:
     """Active live admins other than `user_id`."""
-    query = select(func.count()).select_from(users).where(
-        LIVE, users.c.role == "admin", users.c.is_active.is_(True), users.c.id != user_id
+    query = (
+        select(func.count())
+        .select_from(users)
+        .where(LIVE, users.c.role == "admin", users.c.is_active.is_(True), users.c.id != user_id)
     )
     return int(await db.fetch_val(query) or 0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from generated.models import CheckStatus, Checks, Liveness, Readiness
+from generated.models import Checks, CheckStatus, Liveness, Readiness
 from generated.routers.health import GetReadinessResult, HealthApi
 
 from ..db.database import Db

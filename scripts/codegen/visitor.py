@@ -38,7 +38,7 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 def python_type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     """The Python type a parsed parameter value has."""
     if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
+        name: str = schema["$ref"].rsplit("/", 1)[-1]
         target = resolve(spec, schema)
         if "enum" in target:
             return name
@@ -99,11 +99,10 @@ def response_info(spec: dict[str, Any], status: str, raw: dict[str, Any]) -> dic
     response = resolve(spec, raw)
     content = response.get("content", {})
     model = None
-    media_type = None
-    for media_type, media in content.items():
-        ref = media.get("schema", {}).get("$ref")
+    media_type = next(iter(content), None)
+    if media_type is not None:
+        ref = content[media_type].get("schema", {}).get("$ref")
         model = ref.rsplit("/", 1)[-1] if ref else None
-        break
     headers = [
         {
             "name": name,
@@ -123,7 +122,7 @@ def operation_info(
     params = [parameter_info(spec, p) for p in raw_params]
     security = operation.get("security", spec.get("security", []))
     requirement = security[0] if security else None
-    scheme, scopes = (next(iter(requirement.items())) if requirement else (None, []))
+    scheme, scopes = next(iter(requirement.items())) if requirement else (None, [])
 
     body = None
     if "requestBody" in operation:
@@ -193,9 +192,7 @@ def visit(parser: Any, model_path: Path) -> dict[str, object]:
             operations.append(operation_info(spec, path, method, item[method], path_params))
 
     tags = [t["name"] for t in spec.get("tags", [])]
-    request_schemas = {
-        op["operation_id"]: op["request_schemas"] for op in operations
-    }
+    request_schemas = {op["operation_id"]: op["request_schemas"] for op in operations}
     validation_root = {
         "$schema": SCHEMA_DIALECT,
         "components": spec.get("components", {}),
@@ -203,18 +200,18 @@ def visit(parser: Any, model_path: Path) -> dict[str, object]:
     }
     schemes = spec.get("components", {}).get("securitySchemes", {})
     oauth2 = [
-        {"name": name, "token_url": s["flows"]["password"]["tokenUrl"],
-         "refresh_url": s["flows"]["password"].get("refreshUrl"),
-         "scopes": s["flows"]["password"].get("scopes", {})}
+        {
+            "name": name,
+            "token_url": s["flows"]["password"]["tokenUrl"],
+            "refresh_url": s["flows"]["password"].get("refreshUrl"),
+            "scopes": s["flows"]["password"].get("scopes", {}),
+        }
         for name, s in schemes.items()
         if s.get("type") == "oauth2" and "password" in s.get("flows", {})
     ]
     return {
         "spec_operations": operations,
-        "spec_tags": [
-            {"name": tag, "module": snake_case(tag), "class_name": pascal_case(tag) + "Api"}
-            for tag in tags
-        ],
+        "spec_tags": [{"name": tag, "module": snake_case(tag), "class_name": pascal_case(tag) + "Api"} for tag in tags],
         "spec_path_methods": path_methods,
         "spec_validation_json": json.dumps(validation_root, sort_keys=True, separators=(",", ":")),
         "spec_oauth2": oauth2,
