@@ -133,7 +133,7 @@ class UserUpdate(BaseModel):
     current_password: Annotated[
         Optional[str],
         Field(
-            description='Required when a user changes its own password.',
+            description='Required when a user changes its own password (403 when missing or wrong).',
             max_length=128,
             min_length=1,
         ),

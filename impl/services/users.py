@@ -15,7 +15,7 @@ from generated.runtime import Principal
 
 from ..db import users as user_rows
 from ..db.database import Db
-from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from ..security.passwords import PasswordHasher
 from .accounts import to_user
 from .pagination import offset_of, page_count
@@ -61,11 +61,9 @@ class UserService(UsersApi):
         fields = body.model_fields_set
         if "is_active" in fields and not is_admin(principal):
             raise Forbidden("Only an admin may set is_active.")
-        if "current_password" in fields and "password" not in fields:
-            raise InvalidRequest("current_password is only used together with password.", field="current_password")
         changing_own_password = "password" in fields and principal.subject == str(user_id)
         if changing_own_password and "current_password" not in fields:
-            raise InvalidRequest("Give current_password to change your own password.", field="current_password")
+            raise Forbidden("Give current_password to change your own password.")
 
         current = await self._live(self._db.database, user_id)
         if changing_own_password:
