@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException
 
 from generated.runtime import RequestRejected
 
+from .db.database import UniqueViolation
+
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
@@ -87,6 +89,10 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.kind, exc.title, exc.detail, errors=errors, headers=headers)
 
 
+async def _unique_violation(_: Request, exc: Exception) -> JSONResponse:
+    return problem(409, Conflict.kind, Conflict.title, "A resource with these unique values already exists.")
+
+
 async def _rejected(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestRejected)
     errors = None
@@ -121,6 +127,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(UniqueViolation, _unique_violation)
     app.add_exception_handler(RequestRejected, _rejected)
     app.add_exception_handler(RequestValidationError, _framework_validation)
     app.add_exception_handler(HTTPException, _http_error)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
+import asyncpg
 from databases import Database
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .tables import metadata
+
+
+class UniqueViolation(Exception):
+    """A write broke a unique index (a concurrent duplicate slipped past the service's check)."""
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc)
+    return isinstance(exc, asyncpg.UniqueViolationError)
 
 
 class Db:

@@ -1,0 +1,52 @@
+"""Concurrent writers: duplicates, token rotation and the last admin hold under races."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+
+from tests.conftest import login, register
+
+
+async def _gather(count: int, call: Callable[[], Awaitable[httpx.Response]]) -> list[httpx.Response]:
+    responses: list[httpx.Response] = []
+
+    async def one() -> None:
+        responses.append(await call())
+
+    async with anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(one)
+    return responses
+
+
+async def test_concurrent_creates_with_one_sku_make_one_product(admin_client: httpx.AsyncClient) -> None:
+    async def create() -> httpx.Response:
+        return await admin_client.post("/api/v1/products", json={"name": "Race", "price": 1.5, "sku": "RACE-1"})
+
+    responses = await _gather(10, create)
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 9
+    listing = await admin_client.get("/api/v1/products")
+    assert listing.json()["total"] == 1
+
+
+async def test_concurrent_registrations_of_one_username_make_one_account(client: httpx.AsyncClient) -> None:
+    async def sign_up() -> httpx.Response:
+        body = {"email": "racer@example.com", "username": "racer", "password": "RacerPass123"}
+        return await client.post("/api/v1/auth/register", json=body)
+
+    responses = await _gather(6, sign_up)
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+
+
+async def test_a_refresh_token_used_concurrently_works_once(client: httpx.AsyncClient) -> None:
+    await register(client, "rotor", "RotorPass123")
+    tokens = await login(client, "rotor", "RotorPass123")
+
+    async def refresh() -> httpx.Response:
+        return await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+
+    responses = await _gather(5, refresh)
+    assert sorted(r.status_code for r in responses) == [200] + [401] * 4
