@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from generated.main import PATH_METHODS, Implementations, include_routers
 
 from .bootstrap import ensure_admin
-from .db.database import Db, create_schema
+from .db.database import Db, check_schema
+from .db.migrate import head_revision
 from .errors import install_error_handlers
 from .routing import SpecRouting
 from .security.passwords import PasswordHasher
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await db.connect()
-        await create_schema(db)
+        await check_schema(db, head_revision())
         await ensure_admin(db, hasher, settings)
         try:
             yield

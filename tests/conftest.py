@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from impl.app import create_app
+from impl.db.migrate import upgrade
 from impl.settings import Settings
 
 ADMIN = {"email": "admin@example.com", "username": "admin", "password": "AdminPass123"}
@@ -45,8 +47,17 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file brought to the newest migration; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    shutil.copyfile(migrated_sqlite, tmp_path / "test.db")
     return make_settings(tmp_path)
 
 

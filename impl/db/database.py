@@ -12,9 +12,6 @@ import asyncpg
 from databases import Database
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateIndex, CreateTable
-
-from .tables import metadata
 
 
 class UniqueViolation(Exception):
@@ -38,6 +35,9 @@ class Db:
 
     async def connect(self) -> None:
         await self.database.connect()
+        if self.is_sqlite:
+            # Persistent in the file: readers never wait for the one writer.
+            await self.database.execute("PRAGMA journal_mode=WAL")
 
     async def disconnect(self) -> None:
         await self.database.disconnect()
@@ -56,15 +56,15 @@ class Db:
         return True
 
 
-async def create_schema(db: Db) -> None:
-    """Create the tables and indexes that do not exist yet.
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the newest migration: run scripts/migrate."""
 
-    SQLite runs in WAL mode so readers never wait for the one writer.
-    """
-    dialect = db.database._backend._dialect
-    if db.is_sqlite:
-        await db.database.execute("PRAGMA journal_mode=WAL")
-    for table in metadata.sorted_tables:
-        await db.database.execute(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
-        for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            await db.database.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+
+async def check_schema(db: Db, expected_revision: str | None) -> None:
+    """Refuse to serve on a database the migrations have not brought up to date."""
+    try:
+        revision = await db.database.fetch_val("SELECT version_num FROM alembic_version")
+    except Exception as exc:
+        raise SchemaOutOfDate("the database has no schema yet: run scripts/migrate") from exc
+    if revision != expected_revision:
+        raise SchemaOutOfDate(f"the database is at revision {revision}, not {expected_revision}: run scripts/migrate")

@@ -60,13 +60,18 @@ async def page(db: Database, *, limit: int, offset: int) -> list[Record]:
 
 
 async def other_active_admins(db: Database, *, user_id: UUID) -> int:
-    """Active live admins other than `user_id`."""
+    """Active live admins other than `user_id`, their rows locked until the transaction ends.
+
+    On PostgreSQL the lock makes two concurrent demotions of the last two admins
+    queue up, so the second sees the first one's change (SQLite serializes writes).
+    """
     query = (
-        select(func.count())
-        .select_from(users)
-        .where(LIVE, users.c.role == "admin", users.c.is_active.is_(True), users.c.id != user_id)
+        select(users.c.id)
+        .where(LIVE, users.c.role == "admin", users.c.is_active.is_(True))
+        .order_by(users.c.id)
+        .with_for_update()
     )
-    return int(await db.fetch_val(query) or 0)
+    return sum(1 for row in await db.fetch_all(query) if row["id"] != user_id)
 
 
 async def bump_token_version(db: Database, *, user_id: UUID, at: datetime) -> None:
