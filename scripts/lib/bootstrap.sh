@@ -34,7 +34,8 @@ ensure_uv() {
 # ensure_runtime_env [--dev]: the app's environment, exactly as uv.lock says.
 ensure_runtime_env() {
     ensure_uv
-    local groups=(--no-dev)
+    # Without --dev: runtime packages only, leaving any test tools already there.
+    local groups=(--no-dev --inexact)
     [ "${1:-}" = "--dev" ] && groups=()
     "$UV" sync --quiet --frozen --python "$(find_python)" "${groups[@]}"
 }
