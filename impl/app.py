@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from generated.main import PATH_METHODS, Implementations, include_routers
 
 from .bootstrap import ensure_admin
+from .cache import cache_from_url
 from .db.database import Db, check_schema
 from .db.migrate import head_revision
 from .errors import install_error_handlers
@@ -19,19 +20,17 @@ from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
+from .services.product_cache import ProductCache
 from .services.products import ProductService
 from .services.users import UserService
 from .settings import Settings
 from .spec import DOC_PATHS, install_spec_routes, spec_document
 
 
-async def _no_cache_configured() -> bool:
-    return True
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     db = Db(settings.resolved_database_url())
+    cache = cache_from_url(settings.redis_url, prefix=settings.cache_prefix)
     hasher = PasswordHasher(rounds=settings.bcrypt_rounds, concurrency=settings.password_hash_concurrency)
     codec = TokenCodec(
         secret=settings.resolved_secret(),
@@ -48,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await db.disconnect()
+            await cache.close()
 
     info = spec_document()["info"]
     app = FastAPI(
@@ -68,9 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app,
         Implementations(
             auth=AuthService(db, hasher, codec),
-            products=ProductService(db),
+            products=ProductService(db, ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds)),
             users=UserService(db, hasher),
-            health=HealthService(db, _no_cache_configured),
+            health=HealthService(db, cache.ping),
         ),
         AccessTokenAuthenticator(db, codec),
     )

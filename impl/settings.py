@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     redis_url: str | None = None
+    cache_prefix: str = "catalog:v1:"
+    cache_ttl_seconds: int = Field(default=120, ge=1)
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=7, ge=1)

@@ -25,6 +25,9 @@ ME = "/api/v1/auth/me"
 USERS = "/api/v1/users"
 USER_FIELDS = {"id", "email", "username", "role", "is_active", "created_at", "updated_at"}
 
+# Marked here, not only by conftest's hook: anyio's plugin then keeps the ids of parametrized tests.
+pytestmark = pytest.mark.anyio
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import ADMIN, login
 
+pytestmark = pytest.mark.anyio
+
 PRODUCTS = "/api/v1/products"
 SEARCH = "/api/v1/products/search"
 PROBLEM_JSON = "application/problem+json"
@@ -250,7 +252,9 @@ async def test_sku_is_compared_exactly(admin_client: httpx.AsyncClient) -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-async def test_anyone_can_get_a_product_without_a_token(admin_client: httpx.AsyncClient, client: httpx.AsyncClient) -> None:
+async def test_anyone_can_get_a_product_without_a_token(
+    admin_client: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
     product = await create(admin_client, "GET-1", description="Described", category="Cat", stock=3)
 
     response = await client.get(f"{PRODUCTS}/{product['id']}")
@@ -287,7 +291,9 @@ async def test_update_and_delete_with_non_uuid_id_are_422(admin_client: httpx.As
 
 
 async def test_update_with_one_field_keeps_the_others(admin_client: httpx.AsyncClient) -> None:
-    product = await create(admin_client, "UPD-1", name="Before", description="Desc", category="Cat", stock=4, price=9.99)
+    product = await create(
+        admin_client, "UPD-1", name="Before", description="Desc", category="Cat", stock=4, price=9.99
+    )
 
     response = await admin_client.put(f"{PRODUCTS}/{product['id']}", json={"price": 24.99})
 
@@ -784,7 +790,9 @@ async def test_sort_by_stock(admin_client: httpx.AsyncClient) -> None:
     assert [item["stock"] for item in descending["items"]] == [1000, 42, 5, 0]
 
 
-@pytest.mark.parametrize(("sort_by", "same"), [("price", {"price": 5.0}), ("stock", {"stock": 3}), ("name", {"name": "Same"})])
+@pytest.mark.parametrize(
+    ("sort_by", "same"), [("price", {"price": 5.0}), ("stock", {"stock": 3}), ("name", {"name": "Same"})]
+)
 async def test_ties_are_broken_by_id(admin_client: httpx.AsyncClient, sort_by: str, same: dict[str, Any]) -> None:
     ids = [(await create(admin_client, f"TIE-{n}", **same))["id"] for n in range(6)]
 
@@ -796,7 +804,9 @@ async def test_ties_are_broken_by_id(admin_client: httpx.AsyncClient, sort_by: s
 
 
 async def test_name_ties_differing_only_in_case_are_broken_by_id(admin_client: httpx.AsyncClient) -> None:
-    ids = [(await create(admin_client, f"CASE-{n}", name=name))["id"] for n, name in enumerate(["same", "SAME", "Same"])]
+    ids = [
+        (await create(admin_client, f"CASE-{n}", name=name))["id"] for n, name in enumerate(["same", "SAME", "Same"])
+    ]
 
     ascending = await get_page(admin_client, sort_by="name", sort_order="asc")
 
@@ -965,7 +975,9 @@ async def test_create_without_token_is_401_with_bearer_challenge(client: httpx.A
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_update_and_delete_without_token_are_401(admin_client: httpx.AsyncClient, client: httpx.AsyncClient) -> None:
+async def test_update_and_delete_without_token_are_401(
+    admin_client: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
     product = await create(admin_client, "NA-1")
     url = f"{PRODUCTS}/{product['id']}"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal, Protocol
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request, Security
+from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request, Security
 from fastapi.responses import Response
 
 from ..models import *  # noqa: F403
@@ -29,7 +29,19 @@ __all__ = [
     "GetReadinessResult",
 ]
 
-_ = (Annotated, Literal, UUID, Depends, Form, Path, Query, Request, Security, Principal)
+_ = (
+    Annotated,
+    Literal,
+    UUID,
+    Depends,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Security,
+    Principal,
+)
 
 
 @dataclass(frozen=True)

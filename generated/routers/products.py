@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal, Protocol
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request, Security
+from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request, Security
 from fastapi.responses import Response
 
 from ..models import *  # noqa: F403
@@ -27,11 +27,26 @@ __all__ = [
     "ProductsApi",
     "build_router",
     "ListProductsQuery",
+    "ListProductsResult",
     "CreateProductResult",
     "SearchProductsQuery",
+    "SearchProductsResult",
+    "GetProductResult",
 ]
 
-_ = (Annotated, Literal, UUID, Depends, Form, Path, Query, Request, Security, Principal)
+_ = (
+    Annotated,
+    Literal,
+    UUID,
+    Depends,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Security,
+    Principal,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,16 @@ class ListProductsQuery:
     in_stock_only: bool = False
     sort_by: ProductSortField = ProductSortField('created_at')
     sort_order: SortOrder = SortOrder('desc')
+
+
+@dataclass(frozen=True)
+class ListProductsResult:
+    """What `listProducts` answers: status, body and response headers."""
+
+    body: ProductPage | None
+    status_code: Literal[200, 304] = 200
+    etag: str | None = None
+    x_cache: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +92,26 @@ class SearchProductsQuery:
     page_size: int = 10
 
 
+@dataclass(frozen=True)
+class SearchProductsResult:
+    """What `searchProducts` answers: status, body and response headers."""
+
+    body: ProductPage | None
+    status_code: Literal[200, 304] = 200
+    etag: str | None = None
+    x_cache: str | None = None
+
+
+@dataclass(frozen=True)
+class GetProductResult:
+    """What `getProduct` answers: status, body and response headers."""
+
+    body: Product | None
+    status_code: Literal[200, 304] = 200
+    etag: str | None = None
+    x_cache: str | None = None
+
+
 class ProductsApi(Protocol):
     """Implement one method per `products` operation; the router calls it."""
 
@@ -74,7 +119,8 @@ class ProductsApi(Protocol):
         self,
         *,
         query: ListProductsQuery,
-    ) -> ProductPage:
+        if_none_match: str | None,
+    ) -> ListProductsResult:
         """listProducts: List products"""
         ...
 
@@ -91,7 +137,8 @@ class ProductsApi(Protocol):
         self,
         *,
         query: SearchProductsQuery,
-    ) -> ProductPage:
+        if_none_match: str | None,
+    ) -> SearchProductsResult:
         """searchProducts: Search products"""
         ...
 
@@ -99,7 +146,8 @@ class ProductsApi(Protocol):
         self,
         *,
         product_id: UUID,
-    ) -> Product:
+        if_none_match: str | None,
+    ) -> GetProductResult:
         """getProduct: Get a product"""
         ...
 
@@ -147,6 +195,7 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
         in_stock_only: Annotated[str | None, Query(alias="in_stock_only")] = None,
         sort_by: Annotated[str | None, Query(alias="sort_by")] = None,
         sort_order: Annotated[str | None, Query(alias="sort_order")] = None,
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     ) -> Response:
         query_values = parse_parameters(
             "listProducts",
@@ -188,10 +237,25 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
             ),
             sort_order=SortOrder(query_values.get("sort_order", SortOrder('desc'))),
         )
+        header_values = parse_parameters(
+            "listProducts",
+            "header",
+            {
+                "If-None-Match": (if_none_match, "string"),
+            },
+        )
         result = await api.list_products(
             query=query,
+            if_none_match=header_values.get("If-None-Match"),
         )
-        return respond(200, result)
+        return respond(
+            result.status_code,
+            result.body,
+            {
+                "ETag": result.etag,
+                "X-Cache": result.x_cache,
+            },
+        )
 
     @router.post(
         "/api/v1/products",
@@ -231,6 +295,7 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
         q: Annotated[str | None, Query(alias="q")] = None,
         page: Annotated[str | None, Query(alias="page")] = None,
         page_size: Annotated[str | None, Query(alias="page_size")] = None,
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     ) -> Response:
         query_values = parse_parameters(
             "searchProducts",
@@ -246,10 +311,25 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
             page=int(query_values.get("page", 1)),
             page_size=int(query_values.get("page_size", 10)),
         )
+        header_values = parse_parameters(
+            "searchProducts",
+            "header",
+            {
+                "If-None-Match": (if_none_match, "string"),
+            },
+        )
         result = await api.search_products(
             query=query,
+            if_none_match=header_values.get("If-None-Match"),
         )
-        return respond(200, result)
+        return respond(
+            result.status_code,
+            result.body,
+            {
+                "ETag": result.etag,
+                "X-Cache": result.x_cache,
+            },
+        )
 
     @router.get(
         "/api/v1/products/{product_id}",
@@ -261,6 +341,7 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
     async def get_product(
         request: Request,
         product_id: Annotated[str, Path(alias="product_id")],
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     ) -> Response:
         path_values = parse_parameters(
             "getProduct",
@@ -269,10 +350,25 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
                 "product_id": (product_id, "string"),
             },
         )
+        header_values = parse_parameters(
+            "getProduct",
+            "header",
+            {
+                "If-None-Match": (if_none_match, "string"),
+            },
+        )
         result = await api.get_product(
             product_id=UUID(path_values["product_id"]),
+            if_none_match=header_values.get("If-None-Match"),
         )
-        return respond(200, result)
+        return respond(
+            result.status_code,
+            result.body,
+            {
+                "ETag": result.etag,
+                "X-Cache": result.x_cache,
+            },
+        )
 
     @router.put(
         "/api/v1/products/{product_id}",

@@ -1,7 +1,7 @@
 """Alembic, driven from code: the only way the schema is created or changed.
 
-    python -m impl.db.migrate            upgrade to the newest revision
-    python -m impl.db.migrate current    print the database's revision
+python -m impl.db.migrate            upgrade to the newest revision
+python -m impl.db.migrate current    print the database's revision
 """
 
 from __future__ import annotations

@@ -6,14 +6,22 @@ import math
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from databases.interfaces import Record
 from sqlalchemy import ColumnElement, func
 
 from generated.models import Product, ProductCreate, ProductPage, ProductSortField, ProductUpdate, SortOrder
-from generated.routers.products import CreateProductResult, ListProductsQuery, ProductsApi, SearchProductsQuery
+from generated.routers.products import (
+    CreateProductResult,
+    GetProductResult,
+    ListProductsQuery,
+    ListProductsResult,
+    ProductsApi,
+    SearchProductsQuery,
+    SearchProductsResult,
+)
 from generated.runtime import Principal
 
 from ..db import products as product_rows
@@ -21,6 +29,7 @@ from ..db.database import Db
 from ..db.tables import products
 from ..errors import Conflict, NotFound
 from .pagination import offset_of, page_count
+from .product_cache import Cached, ProductCache, detail_key, etag_matches, query_key
 
 SORT_COLUMNS: dict[ProductSortField, Any] = {
     ProductSortField.name: func.lower(products.c.name),
@@ -64,11 +73,32 @@ def list_filters(query: ListProductsQuery) -> list[ColumnElement[bool]]:
     return clauses
 
 
-class ProductService(ProductsApi):
-    def __init__(self, db: Db) -> None:
-        self._db = db
+def cache_headers(cached: Cached[Any], if_none_match: str | None) -> tuple[Literal[200, 304], dict[str, str]]:
+    status: Literal[200, 304] = 304 if etag_matches(if_none_match, cached.etag) else 200
+    return status, {"etag": cached.etag, "x_cache": "HIT" if cached.hit else "MISS"}
 
-    async def list_products(self, *, query: ListProductsQuery) -> ProductPage:
+
+class ProductService(ProductsApi):
+    def __init__(self, db: Db, cache: ProductCache) -> None:
+        self._db = db
+        self._cache = cache
+
+    async def list_products(self, *, query: ListProductsQuery, if_none_match: str | None) -> ListProductsResult:
+        cached = await self._cache.fetch(query_key("list", query), ProductPage, lambda: self._list(query))
+        status, headers = cache_headers(cached, if_none_match)
+        return ListProductsResult(body=cached.value if status == 200 else None, status_code=status, **headers)
+
+    async def search_products(self, *, query: SearchProductsQuery, if_none_match: str | None) -> SearchProductsResult:
+        cached = await self._cache.fetch(query_key("search", query), ProductPage, lambda: self._search(query))
+        status, headers = cache_headers(cached, if_none_match)
+        return SearchProductsResult(body=cached.value if status == 200 else None, status_code=status, **headers)
+
+    async def get_product(self, *, product_id: UUID, if_none_match: str | None) -> GetProductResult:
+        cached = await self._cache.fetch(detail_key(product_id), Product, lambda: self._get(product_id))
+        status, headers = cache_headers(cached, if_none_match)
+        return GetProductResult(body=cached.value if status == 200 else None, status_code=status, **headers)
+
+    async def _list(self, query: ListProductsQuery) -> ProductPage:
         column = SORT_COLUMNS[query.sort_by]
         if query.sort_order is SortOrder.asc:
             order = [column.asc(), products.c.id.asc()]
@@ -76,7 +106,7 @@ class ProductService(ProductsApi):
             order = [column.desc(), products.c.id.desc()]
         return await self._page(list_filters(query), order, query.page, query.page_size)
 
-    async def search_products(self, *, query: SearchProductsQuery) -> ProductPage:
+    async def _search(self, query: SearchProductsQuery) -> ProductPage:
         order = [func.lower(products.c.name).asc(), products.c.id.asc()]
         return await self._page([product_rows.search_clause(query.q)], order, query.page, query.page_size)
 
@@ -96,7 +126,7 @@ class ProductService(ProductsApi):
             pages=page_count(total, page_size),
         )
 
-    async def get_product(self, *, product_id: UUID) -> Product:
+    async def _get(self, product_id: UUID) -> Product:
         row = await product_rows.get_live(self._db.database, product_id=product_id)
         if row is None:
             raise NotFound("Product not found.")
@@ -124,6 +154,7 @@ class ProductService(ProductsApi):
             )
             row = await product_rows.get_live(db, product_id=product_id)
         assert row is not None
+        await self._cache.product_changed(product_id)
         return CreateProductResult(body=to_product(row), location=f"/api/v1/products/{product_id}")
 
     async def update_product(self, *, principal: Principal, product_id: UUID, body: ProductUpdate) -> Product:
@@ -142,6 +173,7 @@ class ProductService(ProductsApi):
             changes["updated_at"] = datetime.now(UTC)
             await product_rows.update_live(db, product_id=product_id, values=changes)
             row = await product_rows.get_live(db, product_id=product_id)
+        await self._cache.product_changed(product_id)
         if row is None:
             raise NotFound("Product not found.")
         return to_product(row)
@@ -150,3 +182,4 @@ class ProductService(ProductsApi):
         async with self._db.write() as db:
             if not await product_rows.soft_delete(db, product_id=product_id, at=datetime.now(UTC)):
                 raise NotFound("Product not found.")
+        await self._cache.product_changed(product_id)

@@ -165,6 +165,7 @@ def operation_info(
         "scopes": list(scopes),
         "path_params": [p for p in params if p["location"] == "path"],
         "query_params": [p for p in params if p["location"] == "query"],
+        "header_params": [p for p in params if p["location"] == "header"],
         "body": body,
         "success_status": success["status"],
         "result_statuses": sorted(r["status"] for r in results),
@@ -175,6 +176,7 @@ def operation_info(
         "request_schemas": {
             "path": object_schema([p for p in params if p["location"] == "path"]),
             "query": object_schema([p for p in params if p["location"] == "query"]),
+            "header": object_schema([p for p in params if p["location"] == "header"]),
             "body": body["schema"] if body else None,
         },
     }

@@ -1,0 +1,24 @@
+"""The cache interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Cache(Protocol):
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of `keys` in one round trip; None for a miss or a failure."""
+        ...
+
+    async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def increment(self, key: str) -> bool:
+        """Add one to an integer key; False when the cache could not be reached."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,90 @@
+"""Redis cache (redis-py asyncio) that degrades to a miss instead of failing.
+
+Every call is bounded: a blocking connection pool (no "too many connections"
+error under load), short connect and socket timeouts, and an overall deadline.
+After a failure the cache is skipped for a short cool-down, so a Redis that
+hangs costs one deadline, not one per call; a generation bump that failed is
+retried first when Redis answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SOCKET_TIMEOUT = 0.2
+DEADLINE = 0.3
+COOL_DOWN = 2.0
+
+
+class RedisCache:
+    def __init__(self, url: str, *, prefix: str, max_connections: int = 64) -> None:
+        self._prefix = prefix
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=SOCKET_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
+        )
+        self._redis = Redis(connection_pool=pool, retry_on_timeout=False)
+        self._skip_until = 0.0
+        self._pending_increments: set[str] = set()
+
+    async def _call(self, what: str, call: Awaitable[T]) -> T | None:
+        # Nothing is read or written while a generation bump is owed: entries
+        # of the old generation must not be served once Redis is back.
+        if time.monotonic() < self._skip_until or not await self._flush_increments():
+            if asyncio.iscoroutine(call):
+                call.close()
+            return None
+        return await self._bounded(what, call)
+
+    async def _bounded(self, what: str, call: Awaitable[T]) -> T | None:
+        try:
+            return await asyncio.wait_for(call, timeout=DEADLINE)
+        except Exception as exc:
+            self._skip_until = time.monotonic() + COOL_DOWN
+            logger.warning("redis %s failed (%s: %s); serving from the database", what, type(exc).__name__, exc)
+            return None
+
+    async def _flush_increments(self) -> bool:
+        for key in sorted(self._pending_increments):
+            if await self._bounded("INCR", self._redis.incr(self._prefix + key)) is None:
+                return False
+            self._pending_increments.discard(key)
+        return True
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        values: Any = await self._call("MGET", self._redis.mget([self._prefix + key for key in keys]))
+        if not isinstance(values, list) or len(values) != len(keys):
+            return [None] * len(keys)
+        return [value if isinstance(value, bytes) else None for value in values]
+
+    async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None:
+        await self._call("SET", self._redis.set(self._prefix + key, value, ex=ttl_seconds))
+
+    async def delete(self, key: str) -> None:
+        await self._call("DEL", self._redis.delete(self._prefix + key))
+
+    async def increment(self, key: str) -> bool:
+        done = await self._call("INCR", self._redis.incr(self._prefix + key))
+        if done is None:
+            self._pending_increments.add(key)
+            return False
+        return True
+
+    async def ping(self) -> bool:
+        self._skip_until = 0.0  # readiness always asks Redis itself
+        return bool(await self._call("PING", self._redis.ping()))
+
+    async def close(self) -> None:
+        await self._redis.aclose()
