@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,13 +22,6 @@ TEST_SECRET = "test-only-secret-" + "x" * 40
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every `async def` test on anyio's asyncio backend."""
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

@@ -6,8 +6,11 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
+import pytest
 
 from tests.conftest import login, register
+
+pytestmark = pytest.mark.anyio
 
 
 async def _gather(count: int, call: Callable[[], Awaitable[httpx.Response]]) -> list[httpx.Response]:

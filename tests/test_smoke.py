@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.anyio
 
 
 async def test_liveness_answers_ok(client: httpx.AsyncClient) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.anyio
+
 
 PRODUCT = {"name": "Widget", "price": 29.99, "sku": "W-1"}
 
