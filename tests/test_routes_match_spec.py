@@ -79,7 +79,7 @@ def app_operations(app: FastAPI) -> dict[tuple[str, str], dict[str, Any]]:
         if not isinstance(route, APIRoute) or route.path in DOC_PATHS:
             continue
         dependants = _walk(route.dependant)
-        schemes = [call.scheme_name for call in (d.call for d in dependants) if isinstance(call, SecurityBase)]
+        schemes = [str(getattr(d.call, "scheme_name", "")) for d in dependants if isinstance(d.call, SecurityBase)]
         scopes = sorted({s for d in dependants for s in (d.own_oauth_scopes or [])})
         for method in route.methods or set():
             operations[(route.path, method)] = {
