@@ -1,15 +1,26 @@
-"""Fixtures: an app built by the factory per test, on a fresh database, and signed-in clients."""
+"""Fixtures: an app built by the factory per test, on a fresh database, and signed-in clients.
+
+The embedded default (SQLite, in-process cache) unless these are set:
+    TEST_DATABASE_URL  a PostgreSQL server (postgresql+asyncpg://user@host:port/db); the suite
+                       creates its own database there, migrates it, and drops it at the end
+    TEST_REDIS_URL     a Redis server; each test uses its own key prefix
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import URL, make_url
 
 from impl.app import create_app
 from impl.db.migrate import upgrade
@@ -39,18 +50,61 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin_sql(server: URL, *statements: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(server))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file brought to the newest migration; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the newest migration: a PostgreSQL database of its own, or a SQLite template."""
+    if TEST_DATABASE_URL:
+        server = make_url(TEST_DATABASE_URL)
+        name = f"catalog_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin_sql(server, f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            asyncio.run(_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        upgrade(f"sqlite+aiosqlite:///{path}")
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+def fresh_database(database_url: str, tmp_path: Path) -> str:
+    """Empty tables for this test: truncated on PostgreSQL, a copy of the template on SQLite."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        asyncio.run(_admin_sql(url, "TRUNCATE refresh_tokens, products, users CASCADE"))
+        return database_url
+    assert url.database is not None
+    shutil.copyfile(url.database, tmp_path / "test.db")
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
-    shutil.copyfile(migrated_sqlite, tmp_path / "test.db")
-    return make_settings(tmp_path)
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(
+        tmp_path,
+        database_url=fresh_database(database_url, tmp_path),
+        redis_url=TEST_REDIS_URL,
+        cache_prefix=f"test:{uuid.uuid4().hex}:",
+    )
 
 
 @pytest.fixture

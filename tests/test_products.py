@@ -143,7 +143,9 @@ async def test_stock_defaults_to_zero_and_optional_fields_to_null(admin_client: 
     assert product["price"] == 1
 
 
-@pytest.mark.parametrize("price", [29.99, 0.07, 0.01, 0.1, 0.35, 1.1, 19.99, 12345678.91, 99999999.99])
+@pytest.mark.parametrize(
+    "price", [29.99, 0.07, 0.01, 0.1, 0.29, 0.35, 0.57, 1.1, 1.13, 1.15, 4.35, 8.7, 19.99, 12345678.91, 99999999.99]
+)
 async def test_price_comes_back_exactly_as_sent(admin_client: httpx.AsyncClient, price: float) -> None:
     response = await post_raw(admin_client, f'{{"name": "Priced", "price": {price!r}, "sku": "P-1"}}')
 
@@ -472,6 +474,11 @@ async def test_deleted_product_is_gone_everywhere(admin_client: httpx.AsyncClien
     kept = await create(admin_client, "DEL-KEEP", name="Gadget kept")
     doomed = await create(admin_client, "DEL-GONE", name="Gadget doomed")
     url = f"{PRODUCTS}/{doomed['id']}"
+    # Read everything once first, so an answer remembered from before the delete cannot hide it.
+    assert (await admin_client.get(url)).status_code == 200
+    assert (await get_page(admin_client))["total"] == 2
+    assert (await get_page(admin_client, SEARCH, q="Gadget"))["total"] == 2
+    assert (await get_page(admin_client, SEARCH, q="DEL-GONE"))["total"] == 1
 
     response = await admin_client.delete(url)
 
@@ -1058,6 +1065,16 @@ async def test_public_reads_ignore_a_bad_token(admin_client: httpx.AsyncClient, 
     assert response.status_code == 200
 
 
+async def test_user_is_refused_before_the_body_is_looked_at(
+    admin_client: httpx.AsyncClient, user_client: httpx.AsyncClient
+) -> None:
+    product = await create(admin_client, "USER-4")
+
+    assert_problem(await user_client.post(PRODUCTS, json={}), 403)
+    assert_problem(await user_client.put(f"{PRODUCTS}/{product['id']}", json={}), 403)
+    assert_problem(await user_client.delete(f"{PRODUCTS}/{UNKNOWN_ID}"), 403)
+
+
 async def test_user_with_wrong_content_type_is_still_403(user_client: httpx.AsyncClient) -> None:
     response = await user_client.post(PRODUCTS, content=b"name=x", headers={"Content-Type": "text/plain"})
 
@@ -1221,3 +1238,110 @@ async def test_stock_with_integral_float_is_stored_as_integer(admin_client: http
 
     assert response.status_code == 201, response.text
     assert '"stock":3,' in response.text.replace(" ", "")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reads after writes: every read shows the latest committed state, even right after the same read
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+async def test_get_after_update_shows_the_new_values(admin_client: httpx.AsyncClient) -> None:
+    product = await create(admin_client, "RAW-1", name="Before", price=1.0)
+    url = f"{PRODUCTS}/{product['id']}"
+    assert (await admin_client.get(url)).json() == product
+
+    updated = (await admin_client.put(url, json={"name": "After", "price": 2.0})).json()
+
+    assert (await admin_client.get(url)).json() == updated
+    assert updated["name"] == "After"
+    assert updated["price"] == 2.0
+
+
+async def test_list_and_search_after_update_show_the_new_values(admin_client: httpx.AsyncClient) -> None:
+    cheap = await create(admin_client, "RAW-2", name="Teapot", price=5.0)
+    await create(admin_client, "RAW-3", name="Kettle", price=10.0)
+    by_price = {"sort_by": "price", "sort_order": "asc"}
+    assert skus(await get_page(admin_client, **by_price)) == ["RAW-2", "RAW-3"]
+    assert skus(await get_page(admin_client, SEARCH, q="teapot")) == ["RAW-2"]
+    assert (await get_page(admin_client, SEARCH, q="samovar"))["total"] == 0
+
+    response = await admin_client.put(f"{PRODUCTS}/{cheap['id']}", json={"name": "Samovar", "price": 50.0})
+    assert response.status_code == 200
+
+    assert skus(await get_page(admin_client, **by_price)) == ["RAW-3", "RAW-2"]
+    assert (await get_page(admin_client, SEARCH, q="teapot"))["total"] == 0
+    assert skus(await get_page(admin_client, SEARCH, q="samovar")) == ["RAW-2"]
+
+
+async def test_list_and_search_after_create_show_the_new_product(admin_client: httpx.AsyncClient) -> None:
+    await create(admin_client, "RAW-4", name="Spoon")
+    assert (await get_page(admin_client))["total"] == 1
+    assert (await get_page(admin_client, SEARCH, q="spo"))["total"] == 1
+
+    await create(admin_client, "RAW-5", name="Sporran")
+
+    assert (await get_page(admin_client))["total"] == 2
+    assert skus(await get_page(admin_client, SEARCH, q="spo")) == ["RAW-4", "RAW-5"]
+
+
+async def test_filters_after_stock_update_follow_the_new_stock(admin_client: httpx.AsyncClient) -> None:
+    product = await create(admin_client, "RAW-6", stock=2)
+    assert (await get_page(admin_client, in_stock_only="true"))["total"] == 1
+
+    response = await admin_client.put(f"{PRODUCTS}/{product['id']}", json={"stock": 0})
+
+    assert response.status_code == 200
+    assert response.json()["stock"] == 0
+    assert (await get_page(admin_client, in_stock_only="true"))["total"] == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Falsy values are values
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+async def test_empty_description_is_kept_as_an_empty_string(admin_client: httpx.AsyncClient) -> None:
+    # ProductCreate.description has no minLength: "" is a value, not an absent field.
+    product = await create(admin_client, "FALSY-1", description="")
+
+    assert product["description"] == ""
+    assert (await admin_client.get(f"{PRODUCTS}/{product['id']}")).json()["description"] == ""
+
+
+async def test_update_to_falsy_values(admin_client: httpx.AsyncClient) -> None:
+    product = await create(admin_client, "FALSY-2", description="Some text", stock=9)
+
+    response = await admin_client.put(f"{PRODUCTS}/{product['id']}", json={"description": "", "stock": 0})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["description"] == ""
+    assert response.json()["stock"] == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Case-insensitivity beyond ASCII
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+async def test_name_filter_is_case_insensitive_for_non_ascii_letters(admin_client: httpx.AsyncClient) -> None:
+    await create(admin_client, "NA-CAFE", name="CAFÉ NOIR")
+
+    for needle in ("CAFÉ", "café", "Café"):
+        assert skus(await get_page(admin_client, name=needle)) == ["NA-CAFE"], needle
+
+
+async def test_search_is_case_insensitive_for_non_ascii_letters(admin_client: httpx.AsyncClient) -> None:
+    await create(admin_client, "NA-CAFE", name="CAFÉ NOIR", description="Über strong", category="Getränke")
+
+    # Even the exact text, as stored, must be found.
+    for q in ("CAFÉ", "café", "über", "ÜBER", "GETRÄNKE", "getränke"):
+        assert skus(await get_page(admin_client, SEARCH, q=q)) == ["NA-CAFE"], q
+
+
+async def test_sort_by_name_folds_case_of_non_ascii_letters(admin_client: httpx.AsyncClient) -> None:
+    for sku, name in (("NS-1", "Émile"), ("NS-2", "éclair"), ("NS-3", "Eagle")):
+        await create(admin_client, sku, name=name)
+
+    page = await get_page(admin_client, sort_by="name", sort_order="asc")
+
+    assert names(page) == ["Eagle", "éclair", "Émile"]

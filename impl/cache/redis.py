@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,14 +30,17 @@ COOL_DOWN = 2.0
 class RedisCache:
     def __init__(self, url: str, *, prefix: str, max_connections: int = 64) -> None:
         self._prefix = prefix
+        no_retries = Retry(NoBackoff(), 0)  # a retry would only stretch the wait; the database answers instead
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
             timeout=SOCKET_TIMEOUT,
             socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT,
+            retry=no_retries,
         )
-        self._redis = Redis(connection_pool=pool, retry_on_timeout=False)
+        self._pool = pool
+        self._redis = Redis(connection_pool=pool, retry=no_retries)
         self._skip_until = 0.0
         self._pending_increments: set[str] = set()
 
@@ -88,3 +93,4 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._pool.aclose()  # a pool handed to the client is not closed by it

@@ -13,6 +13,8 @@ from databases import Database
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from .folding import FoldingConnection
+
 
 class UniqueViolation(Exception):
     """A write broke a unique index (a concurrent duplicate slipped past the service's check)."""
@@ -30,7 +32,7 @@ class Db:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.database = Database(url)
+        self.database = Database(url, factory=FoldingConnection) if self.is_sqlite else Database(url)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     async def connect(self) -> None:
@@ -45,8 +47,13 @@ class Db:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Database]:
         lock: Any = self._write_lock or nullcontext()
-        async with lock, self.database.transaction():
-            yield self.database
+        try:
+            async with lock, self.database.transaction():
+                yield self.database
+        except Exception as exc:
+            if _is_unique_violation(exc):
+                raise UniqueViolation(str(exc)) from exc
+            raise
 
     async def ping(self) -> bool:
         try:

@@ -12,6 +12,7 @@ from databases.interfaces import Record
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.sql.elements import UnaryExpression
 
+from .folding import fold
 from .tables import products
 
 LIVE = products.c.deleted_at.is_(None)
@@ -24,7 +25,7 @@ def escape_like(text: str) -> str:
 
 def contains(column: Any, needle: str) -> ColumnElement[bool]:
     # lower() on both sides: the same case-insensitive meaning on SQLite and PostgreSQL.
-    return func.lower(column).like(f"%{escape_like(needle.lower())}%", escape="\\")
+    return fold(column).like(f"%{escape_like(needle.lower())}%", escape="\\")
 
 
 async def insert(db: Database, *, values: Mapping[str, Any]) -> None:

@@ -11,6 +11,7 @@ from databases import Database
 from databases.interfaces import Record
 from sqlalchemy import func, or_, select, update
 
+from .folding import fold
 from .tables import users
 
 LIVE = users.c.deleted_at.is_(None)
@@ -27,19 +28,19 @@ async def get_live(db: Database, *, user_id: UUID) -> Record | None:
 async def find_by_login(db: Database, *, login: str) -> Record | None:
     """The live user whose username or email is `login`, case-insensitively."""
     needle = login.lower()
-    query = select(users).where(LIVE, or_(func.lower(users.c.username) == needle, func.lower(users.c.email) == needle))
+    query = select(users).where(LIVE, or_(fold(users.c.username) == needle, fold(users.c.email) == needle))
     return await db.fetch_one(query.limit(1))
 
 
 async def email_taken(db: Database, *, email: str, except_id: UUID | None = None) -> bool:
-    query = select(users.c.id).where(LIVE, func.lower(users.c.email) == email.lower())
+    query = select(users.c.id).where(LIVE, fold(users.c.email) == email.lower())
     if except_id is not None:
         query = query.where(users.c.id != except_id)
     return await db.fetch_one(query.limit(1)) is not None
 
 
 async def username_taken(db: Database, *, username: str, except_id: UUID | None = None) -> bool:
-    query = select(users.c.id).where(LIVE, func.lower(users.c.username) == username.lower())
+    query = select(users.c.id).where(LIVE, fold(users.c.username) == username.lower())
     if except_id is not None:
         query = query.where(users.c.id != except_id)
     return await db.fetch_one(query.limit(1)) is not None

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from databases.interfaces import Record
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement
 
 from generated.models import Product, ProductCreate, ProductPage, ProductSortField, ProductUpdate, SortOrder
 from generated.routers.products import (
@@ -26,13 +26,14 @@ from generated.runtime import Principal
 
 from ..db import products as product_rows
 from ..db.database import Db
+from ..db.folding import fold
 from ..db.tables import products
 from ..errors import Conflict, NotFound
 from .pagination import offset_of, page_count
 from .product_cache import Cached, ProductCache, detail_key, etag_matches, query_key
 
 SORT_COLUMNS: dict[ProductSortField, Any] = {
-    ProductSortField.name: func.lower(products.c.name),
+    ProductSortField.name: fold(products.c.name),
     ProductSortField.price: products.c.price_cents,
     ProductSortField.created_at: products.c.created_at,
     ProductSortField.stock: products.c.stock,
@@ -107,7 +108,7 @@ class ProductService(ProductsApi):
         return await self._page(list_filters(query), order, query.page, query.page_size)
 
     async def _search(self, query: SearchProductsQuery) -> ProductPage:
-        order = [func.lower(products.c.name).asc(), products.c.id.asc()]
+        order = [fold(products.c.name).asc(), products.c.id.asc()]
         return await self._page([product_rows.search_clause(query.q)], order, query.page, query.page_size)
 
     async def _page(
