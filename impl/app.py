@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.cache = cache
     install_error_handlers(app)
     app.add_middleware(SpecRouting, path_methods=PATH_METHODS, extra_get_paths=DOC_PATHS)
     install_spec_routes(app)

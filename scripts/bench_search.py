@@ -41,6 +41,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.sql import Select
 
+from impl.db.database import POSTGRES_SERVER_SETTINGS
+from impl.db.folding import fold
 from impl.db.migrate import upgrade
 from impl.db.products import LIVE, search_clause
 from impl.db.tables import products
@@ -200,11 +202,7 @@ def benchmark_queries(rows: int) -> list[Query]:
 def app_statements(term: str) -> list[Statement]:
     clauses: list[ColumnElement[bool]] = [search_clause(term)]
     page: Select[Any] = (
-        select(products)
-        .where(LIVE, *clauses)
-        .order_by(func.lower(products.c.name), products.c.id)
-        .limit(PAGE_SIZE)
-        .offset(0)
+        select(products).where(LIVE, *clauses).order_by(fold(products.c.name), products.c.id).limit(PAGE_SIZE).offset(0)
     )
     count: Select[Any] = select(func.count()).select_from(products).where(LIVE, *clauses)
     backend: Any = Database("postgresql+asyncpg://bench@localhost/bench")._backend
@@ -369,7 +367,8 @@ async def time_statement(conn: asyncpg.Connection, statement: Statement, runs: i
 
 async def measure(dsn: str, queries: Sequence[Query], phase: str, runs: int, explain: bool) -> list[Result]:
     # GENERIC: what a pooled connection runs once its plan cache has settled on the generic plan, for any term.
-    settings = {"plan_cache_mode": "force_generic_plan"} if phase == GENERIC else {}
+    # Otherwise: the server settings the app's own connections use.
+    settings = {"plan_cache_mode": "force_generic_plan"} if phase == GENERIC else dict(POSTGRES_SERVER_SETTINGS)
     results = []
     for query in queries:
         statements = app_statements(query.term)

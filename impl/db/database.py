@@ -26,13 +26,21 @@ def _is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError)
 
 
+# Search terms differ wildly in selectivity (`q=tv` reads most rows, `q=quokka` a
+# few): plan each statement for its own values, never with a cached generic plan.
+POSTGRES_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+
+
 class Db:
     """One database; `write()` opens a transaction, serialized when SQLite allows one writer."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.database = Database(url, factory=FoldingConnection) if self.is_sqlite else Database(url)
+        if self.is_sqlite:
+            self.database = Database(url, factory=FoldingConnection)
+        else:
+            self.database = Database(url, server_settings=POSTGRES_SERVER_SETTINGS)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     async def connect(self) -> None:
