@@ -6,6 +6,8 @@ Revises:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,7 +21,7 @@ depends_on = None
 LIVE = sa.text("deleted_at IS NULL")
 
 
-def _live_index(name: str, table: str, columns: list[sa.ColumnElement | str], *, unique: bool = False) -> None:
+def _live_index(name: str, table: str, columns: Sequence[str | sa.TextClause], *, unique: bool = False) -> None:
     op.create_index(name, table, columns, unique=unique, sqlite_where=LIVE, postgresql_where=LIVE)
 
 
