@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from impl.db.tables import metadata
 
 pytestmark = pytest.mark.anyio
+INDEX_OPS = ("add_index", "remove_index")
 
 
 def _differences(connection: Connection) -> list[Any]:
