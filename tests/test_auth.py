@@ -16,6 +16,7 @@ from impl.app import create_app
 from impl.security.passwords import PasswordHasher
 from impl.settings import Settings
 from tests.conftest import ADMIN, TEST_SECRET, client_for, login, register
+from tests.helpers import assert_problem, bearer
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -27,23 +28,6 @@ USER_FIELDS = {"id", "email", "username", "role", "is_active", "created_at", "up
 
 # Marked here, not only by conftest's hook: anyio's plugin then keeps the ids of parametrized tests.
 pytestmark = pytest.mark.anyio
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status; its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    assert isinstance(body["type"], str)
-    assert isinstance(body["title"], str)
-    assert isinstance(body["detail"], str)
-    return body
 
 
 def assert_unauthorized(response: httpx.Response) -> None:

@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, login
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.anyio
 
 PRODUCTS = "/api/v1/products"
 SEARCH = "/api/v1/products/search"
-PROBLEM_JSON = "application/problem+json"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -57,21 +57,6 @@ def names(page: dict[str, Any]) -> list[str]:
 
 def skus(page: dict[str, Any]) -> list[str]:
     return [item["sku"] for item in page["items"]]
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status; returns the body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 def assert_validation_error(response: httpx.Response, *locs: list[str | int]) -> list[dict[str, Any]]:

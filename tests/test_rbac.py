@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, login, register
+from tests.helpers import assert_problem, bearer
 
 # Marked here, not only by conftest's hook: anyio's plugin then keeps the ids of parametrized tests.
 pytestmark = pytest.mark.anyio
@@ -17,10 +18,6 @@ LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 USERS = "/api/v1/users"
 ALICE_PASSWORD = "AlicePass123"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def user_url(user_id: str) -> str:
@@ -35,21 +32,6 @@ def alice(user_client: httpx.AsyncClient) -> dict[str, Any]:
     """The record the `user_client` fixture registered."""
     record: dict[str, Any] = user_client.user  # type: ignore[attr-defined]
     return record
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status; its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:catalog-api:problem:")
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 async def admin_id(admin_client: httpx.AsyncClient) -> str:
