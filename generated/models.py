@@ -160,7 +160,14 @@ class Product(BaseModel):
     id: UUID
     name: str
     description: Optional[str]
-    price: Annotated[float, Field(multiple_of=0.01)]
+    price: Annotated[
+        float,
+        Field(
+            description='Exact to the cent (stored as integer cents; always two decimal places or fewer).',
+            ge=0.01,
+            le=99999999.99,
+        ),
+    ]
     stock: Annotated[int, Field(ge=0)]
     category: Optional[str]
     sku: str

@@ -118,3 +118,20 @@ async def test_validation_error_messages_are_bounded(admin_client: httpx.AsyncCl
     response = await admin_client.post("/api/v1/products", json={**PRODUCT, "name": "n" * 100_000})
     assert response.status_code == 422
     assert len(response.json()["errors"][0]["msg"]) <= 200
+
+
+async def test_every_cent_value_round_trips_through_create_cache_and_list(admin_client: httpx.AsyncClient) -> None:
+    # pydantic's float multiple_of rejects some of these (e.g. 21474836.49); the spec's decimal rule does not.
+    prices = [21474836.49, 99999999.99, 12345678.91, 0.07, 1.15, 33554432.33, 70368744.17]
+    for number, price in enumerate(prices):
+        created = await admin_client.post("/api/v1/products", json={**PRODUCT, "sku": f"P-{number}", "price": price})
+        assert created.status_code == 201, created.text
+        path = f"/api/v1/products/{created.json()['id']}"
+        for _ in range(2):  # a miss, then a hit
+            response = await admin_client.get(path)
+            assert response.status_code == 200
+            assert response.json()["price"] == price
+    listed = await admin_client.get("/api/v1/products", params={"page_size": 100, "sort_by": "price"})
+    assert sorted(item["price"] for item in listed.json()["items"]) == sorted(prices)
+    again = await admin_client.get("/api/v1/products", params={"page_size": 100, "sort_by": "price"})
+    assert again.headers["x-cache"] == "HIT"
