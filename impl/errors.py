@@ -4,7 +4,6 @@ DomainError
 ├── NotFound          404: unknown or deleted resources
 ├── Conflict          409: duplicates, the last active admin
 ├── Forbidden         403: object-level rules (who may do what)
-├── InvalidRequest    422: input the schema allows but the rules do not
 └── Unauthenticated   401: bad credentials or tokens
 """
 
@@ -48,14 +47,6 @@ class Forbidden(DomainError):
     status, kind, title = 403, "forbidden", "Forbidden"
 
 
-class InvalidRequest(DomainError):
-    status, kind, title = 422, "validation-error", "Validation failed"
-
-    def __init__(self, detail: str, *, field: str) -> None:
-        super().__init__(detail)
-        self.field = field
-
-
 class Unauthenticated(DomainError):
     status, kind, title = 401, "unauthorized", "Unauthorized"
 
@@ -83,10 +74,7 @@ def problem(
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-    errors = None
-    if isinstance(exc, InvalidRequest):
-        errors = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "invalid"}]
-    return problem(exc.status, exc.kind, exc.title, exc.detail, errors=errors, headers=headers)
+    return problem(exc.status, exc.kind, exc.title, exc.detail, headers=headers)
 
 
 async def _unique_violation(_: Request, exc: Exception) -> JSONResponse:
