@@ -35,8 +35,6 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
 
     @model_validator(mode="after")
     def _strong_secret_outside_development(self) -> Settings:

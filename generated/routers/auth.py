@@ -32,20 +32,6 @@ __all__ = [
     "RefreshTokensResult",
 ]
 
-_ = (
-    Annotated,
-    Literal,
-    UUID,
-    Depends,
-    Form,
-    Header,
-    Path,
-    Query,
-    Request,
-    Security,
-    Principal,
-)
-
 
 @dataclass(frozen=True)
 class RegisterUserResult:
@@ -131,7 +117,6 @@ def build_router(api: AuthApi, authenticator: Authenticator) -> APIRouter:
     """Routes for the `auth` operations, bound to `api`."""
     router = APIRouter(tags=["auth"])
     require = security_dependency(authenticator)
-    _ = require
 
     @router.post(
         "/api/v1/auth/register",

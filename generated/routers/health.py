@@ -29,20 +29,6 @@ __all__ = [
     "GetReadinessResult",
 ]
 
-_ = (
-    Annotated,
-    Literal,
-    UUID,
-    Depends,
-    Form,
-    Header,
-    Path,
-    Query,
-    Request,
-    Security,
-    Principal,
-)
-
 
 @dataclass(frozen=True)
 class GetReadinessResult:
@@ -72,7 +58,6 @@ def build_router(api: HealthApi, authenticator: Authenticator) -> APIRouter:
     """Routes for the `health` operations, bound to `api`."""
     router = APIRouter(tags=["health"])
     require = security_dependency(authenticator)
-    _ = require
 
     @router.get(
         "/health",

@@ -34,20 +34,6 @@ __all__ = [
     "GetProductResult",
 ]
 
-_ = (
-    Annotated,
-    Literal,
-    UUID,
-    Depends,
-    Form,
-    Header,
-    Path,
-    Query,
-    Request,
-    Security,
-    Principal,
-)
-
 
 @dataclass(frozen=True)
 class ListProductsQuery:
@@ -175,7 +161,6 @@ def build_router(api: ProductsApi, authenticator: Authenticator) -> APIRouter:
     """Routes for the `products` operations, bound to `api`."""
     router = APIRouter(tags=["products"])
     require = security_dependency(authenticator)
-    _ = require
 
     @router.get(
         "/api/v1/products",

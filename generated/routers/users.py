@@ -29,20 +29,6 @@ __all__ = [
     "ListUsersQuery",
 ]
 
-_ = (
-    Annotated,
-    Literal,
-    UUID,
-    Depends,
-    Form,
-    Header,
-    Path,
-    Query,
-    Request,
-    Security,
-    Principal,
-)
-
 
 @dataclass(frozen=True)
 class ListUsersQuery:
@@ -107,7 +93,6 @@ def build_router(api: UsersApi, authenticator: Authenticator) -> APIRouter:
     """Routes for the `users` operations, bound to `api`."""
     router = APIRouter(tags=["users"])
     require = security_dependency(authenticator)
-    _ = require
 
     @router.get(
         "/api/v1/users",

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from databases import Database
 from databases.interfaces import Record
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.sql.elements import UnaryExpression
 
 from .folding import fold
@@ -77,7 +77,3 @@ def search_clause(q: str) -> ColumnElement[bool]:
         contains(products.c.category, q),
         contains(products.c.sku, q),
     )
-
-
-def all_of(clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return and_(*clauses)

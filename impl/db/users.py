@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -73,9 +72,3 @@ async def other_active_admins(db: Database, *, user_id: UUID) -> int:
         .with_for_update()
     )
     return sum(1 for row in await db.fetch_all(query) if row["id"] != user_id)
-
-
-async def bump_token_version(db: Database, *, user_id: UUID, at: datetime) -> None:
-    await db.execute(
-        update(users).where(users.c.id == user_id).values(token_version=users.c.token_version + 1, updated_at=at)
-    )

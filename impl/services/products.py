@@ -146,7 +146,7 @@ class ProductService(ProductsApi):
                     "name": body.name,
                     "description": body.description,
                     "price_cents": to_cents(body.price),
-                    "stock": body.stock if body.stock is not None else 0,
+                    "stock": body.stock,
                     "category": body.category,
                     "sku": body.sku,
                     "created_at": now,
@@ -167,6 +167,7 @@ class ProductService(ProductsApi):
             else:
                 changes[field] = value
         async with self._db.write() as db:
+            # 404 before 409: an unknown product has no SKU to conflict with.
             if await product_rows.get_live(db, product_id=product_id) is None:
                 raise NotFound("Product not found.")
             if body.sku is not None and await product_rows.sku_taken(db, sku=body.sku, except_id=product_id):
@@ -174,9 +175,8 @@ class ProductService(ProductsApi):
             changes["updated_at"] = datetime.now(UTC)
             await product_rows.update_live(db, product_id=product_id, values=changes)
             row = await product_rows.get_live(db, product_id=product_id)
+        assert row is not None  # updated in this very transaction
         await self._cache.product_changed(product_id)
-        if row is None:
-            raise NotFound("Product not found.")
         return to_product(row)
 
     async def delete_product(self, *, principal: Principal, product_id: UUID) -> None:
