@@ -51,11 +51,12 @@ WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv
 COPY openapi.yaml ./
 COPY migrations/ ./migrations/
+COPY contract_runtime/ ./contract_runtime/
 COPY generated/ ./generated/
 COPY impl/ ./impl/
 # Code stays root-owned and read-only to the app; only DATA_DIR is writable
 # (used solely by the embedded SQLite default, never with DATABASE_URL set).
-RUN python -m compileall -q impl generated migrations \
+RUN python -m compileall -q contract_runtime impl generated migrations \
     && mkdir -p /app/data \
     && chown app:app /app/data
 

@@ -1,4 +1,4 @@
-"""Composition: build the app from settings and bind the implementations."""
+"""Composition: build the app from settings and bind the implementations to the contract."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from generated.main import PATH_METHODS, Implementations, include_routers
+from contract_runtime.asgi import ContractRouter
+from contract_runtime.binding import bind
+from generated.implementations import Implementations
+from generated.operations import CONTRACT
 
 from .bootstrap import ensure_admin
 from .cache import cache_from_url
 from .db.database import Db, check_schema
 from .db.migrate import head_revision
-from .errors import install_error_handlers
-from .routing import SpecRouting
+from .http.docs import DOC_PATHS, install_spec_routes
+from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.auth import AccessTokenAuthenticator, AuthService
@@ -24,7 +27,6 @@ from .services.product_cache import ProductCache
 from .services.products import ProductService
 from .services.users import UserService
 from .settings import Settings
-from .spec import DOC_PATHS, install_spec_routes, spec_document
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,6 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
+    implementations = Implementations(
+        auth=AuthService(db, hasher, codec),
+        products=ProductService(db, ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds)),
+        users=UserService(db, hasher),
+        health=HealthService(db, cache.ping),
+    )
+    authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec)}
+    # Refuses to build an app that leaves an operation of the spec unimplemented.
+    operations = bind(CONTRACT, implementations, authenticators)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -49,10 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.disconnect()
             await cache.close()
 
-    info = spec_document()["info"]
     app = FastAPI(
-        title=info["title"],
-        version=info["version"],
+        title=CONTRACT.title,
+        version=CONTRACT.version,
         lifespan=lifespan,
         openapi_url=None,
         docs_url=None,
@@ -62,17 +72,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.cache = cache
-    install_error_handlers(app)
-    app.add_middleware(SpecRouting, path_methods=PATH_METHODS, extra_get_paths=DOC_PATHS)
+    app.state.operations = operations
+    install_framework_handlers(app)
     install_spec_routes(app)
-    include_routers(
-        app,
-        Implementations(
-            auth=AuthService(db, hasher, codec),
-            products=ProductService(db, ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds)),
-            users=UserService(db, hasher),
-            health=HealthService(db, cache.ping),
-        ),
-        AccessTokenAuthenticator(db, codec),
+    # Every operation of the spec is served by this one layer; FastAPI serves the documentation.
+    app.add_middleware(
+        ContractRouter,
+        contract=CONTRACT,
+        operations=operations,
+        authenticators=authenticators,
+        map_error=map_error,
+        problem_type_prefix=PROBLEM_TYPE_PREFIX,
+        passthrough_paths=DOC_PATHS,
     )
     return app

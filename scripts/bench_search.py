@@ -44,7 +44,7 @@ from sqlalchemy.sql import Select
 from impl.db.database import POSTGRES_SERVER_SETTINGS
 from impl.db.folding import fold
 from impl.db.migrate import upgrade
-from impl.db.products import LIVE, search_clause
+from impl.db.products import LIVE, search_selection
 from impl.db.tables import products
 
 DEFAULT_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://root@127.0.0.1:5432")
@@ -200,7 +200,7 @@ def benchmark_queries(rows: int) -> list[Query]:
 
 
 def app_statements(term: str) -> list[Statement]:
-    clauses: list[ColumnElement[bool]] = [search_clause(term)]
+    clauses: list[ColumnElement[bool]] = list(search_selection(term).clauses)
     page: Select[Any] = (
         select(products).where(LIVE, *clauses).order_by(fold(products.c.name), products.c.id).limit(PAGE_SIZE).offset(0)
     )

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from databases import Database
@@ -14,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from .folding import FoldingConnection
+
+# What a transaction hands its statements; the query modules take it as `db`.
+Session: TypeAlias = Database
 
 
 class UniqueViolation(Exception):

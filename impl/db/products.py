@@ -1,21 +1,88 @@
-"""Product queries (SQLAlchemy Core); each function runs one statement."""
+"""Product queries (SQLAlchemy Core); each function runs one statement.
+
+Lists and searches are described by a `Selection` (filter clauses and an
+order), built here from plain values, so no caller writes SQL.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from databases import Database
-from databases.interfaces import Record
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.sql.elements import UnaryExpression
 
 from .folding import fold
 from .tables import products
 
 LIVE = products.c.deleted_at.is_(None)
+# The allow-list of sort fields; the primary key breaks ties.
+SORT_COLUMNS: Mapping[str, Any] = {
+    "name": fold(products.c.name),
+    "price": products.c.price_cents,
+    "created_at": products.c.created_at,
+    "stock": products.c.stock,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    id: UUID
+    name: str
+    description: str | None
+    price_cents: int
+    stock: int
+    category: str | None
+    sku: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """The list filters; None (or False) leaves a filter out."""
+
+    name: str | None = None
+    category: str | None = None
+    min_cents: int | None = None
+    max_cents: int | None = None
+    in_stock_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    clauses: tuple[ColumnElement[bool], ...]
+    order_by: tuple[Any, ...]
+
+
+_COLUMNS = (
+    products.c.id,
+    products.c.name,
+    products.c.description,
+    products.c.price_cents,
+    products.c.stock,
+    products.c.category,
+    products.c.sku,
+    products.c.created_at,
+    products.c.updated_at,
+)
+
+
+def _record(row: Any) -> ProductRecord:
+    return ProductRecord(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        price_cents=row["price_cents"],
+        stock=row["stock"],
+        category=row["category"],
+        sku=row["sku"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 def escape_like(text: str) -> str:
@@ -28,24 +95,49 @@ def contains(column: Any, needle: str) -> ColumnElement[bool]:
     return fold(column).like(f"%{escape_like(needle.lower())}%", escape="\\")
 
 
-async def insert(db: Database, *, values: Mapping[str, Any]) -> None:
-    await db.execute(products.insert().values(**values))
+def list_selection(filters: ProductFilter, *, sort_by: str, descending: bool) -> Selection:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.name is not None:
+        clauses.append(contains(products.c.name, filters.name))
+    if filters.category is not None:
+        clauses.append(products.c.category == filters.category)
+    if filters.min_cents is not None:
+        clauses.append(products.c.price_cents >= filters.min_cents)
+    if filters.max_cents is not None:
+        clauses.append(products.c.price_cents <= filters.max_cents)
+    if filters.in_stock_only:
+        clauses.append(products.c.stock > 0)
+    column = SORT_COLUMNS[sort_by]
+    order = (column.desc(), products.c.id.desc()) if descending else (column.asc(), products.c.id.asc())
+    return Selection(tuple(clauses), order)
 
 
-async def get_live(db: Database, *, product_id: UUID) -> Record | None:
-    return await db.fetch_one(select(products).where(products.c.id == product_id, LIVE))
+def search_selection(term: str) -> Selection:
+    """Name, description, category or SKU containing `term`, case-insensitively; by name."""
+    match = or_(
+        contains(products.c.name, term),
+        contains(products.c.description, term),
+        contains(products.c.category, term),
+        contains(products.c.sku, term),
+    )
+    return Selection((match,), (fold(products.c.name).asc(), products.c.id.asc()))
 
 
-async def sku_taken(db: Database, *, sku: str, except_id: UUID | None = None) -> bool:
-    query = select(products.c.id).where(products.c.sku == sku, LIVE)
-    if except_id is not None:
-        query = query.where(products.c.id != except_id)
-    return await db.fetch_one(query.limit(1)) is not None
+async def insert(db: Database, *, values: Mapping[str, Any]) -> ProductRecord:
+    row = await db.fetch_one(products.insert().values(**values).returning(*_COLUMNS))
+    assert row is not None  # an INSERT ... RETURNING returns its row
+    return _record(row)
 
 
-async def update_live(db: Database, *, product_id: UUID, values: Mapping[str, Any]) -> bool:
-    query = update(products).where(products.c.id == product_id, LIVE).values(**values).returning(products.c.id)
-    return await db.fetch_one(query) is not None
+async def get_live(db: Database, *, product_id: UUID) -> ProductRecord | None:
+    row = await db.fetch_one(select(*_COLUMNS).where(products.c.id == product_id, LIVE))
+    return None if row is None else _record(row)
+
+
+async def update_live(db: Database, *, product_id: UUID, values: Mapping[str, Any]) -> ProductRecord | None:
+    query = update(products).where(products.c.id == product_id, LIVE).values(**values).returning(*_COLUMNS)
+    row = await db.fetch_one(query)
+    return None if row is None else _record(row)
 
 
 async def soft_delete(db: Database, *, product_id: UUID, at: datetime) -> bool:
@@ -53,27 +145,11 @@ async def soft_delete(db: Database, *, product_id: UUID, at: datetime) -> bool:
     return await db.fetch_one(query.returning(products.c.id)) is not None
 
 
-async def count(db: Database, *, clauses: Sequence[ColumnElement[bool]]) -> int:
-    query = select(func.count()).select_from(products).where(LIVE, *clauses)
+async def count(db: Database, *, selection: Selection) -> int:
+    query = select(func.count()).select_from(products).where(LIVE, *selection.clauses)
     return int(await db.fetch_val(query) or 0)
 
 
-async def page(
-    db: Database,
-    *,
-    clauses: Sequence[ColumnElement[bool]],
-    order_by: Sequence[UnaryExpression[Any]],
-    limit: int,
-    offset: int,
-) -> list[Record]:
-    query = select(products).where(LIVE, *clauses).order_by(*order_by).limit(limit).offset(offset)
-    return list(await db.fetch_all(query))
-
-
-def search_clause(q: str) -> ColumnElement[bool]:
-    return or_(
-        contains(products.c.name, q),
-        contains(products.c.description, q),
-        contains(products.c.category, q),
-        contains(products.c.sku, q),
-    )
+async def page(db: Database, *, selection: Selection, limit: int, offset: int) -> list[ProductRecord]:
+    query = select(*_COLUMNS).where(LIVE, *selection.clauses).order_by(*selection.order_by).limit(limit).offset(offset)
+    return [_record(row) for row in await db.fetch_all(query)]

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from databases import Database
-from databases.interfaces import Record
 from sqlalchemy import select, update
 
 from .tables import refresh_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class UsedToken:
+    user_id: UUID
+    family_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnownToken:
+    family_id: str
+    used: bool
 
 
 async def insert(
@@ -22,7 +34,7 @@ async def insert(
     )
 
 
-async def mark_used(db: Database, *, jti: str, at: datetime) -> Record | None:
+async def mark_used(db: Database, *, jti: str, at: datetime) -> UsedToken | None:
     """Use a live token: one conditional UPDATE, so two concurrent uses cannot both win."""
     query = (
         update(refresh_tokens)
@@ -35,11 +47,14 @@ async def mark_used(db: Database, *, jti: str, at: datetime) -> Record | None:
         .values(used_at=at)
         .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
     )
-    return await db.fetch_one(query)
+    row = await db.fetch_one(query)
+    return None if row is None else UsedToken(user_id=row["user_id"], family_id=row["family_id"])
 
 
-async def get(db: Database, *, jti: str) -> Record | None:
-    return await db.fetch_one(select(refresh_tokens).where(refresh_tokens.c.jti == jti))
+async def get(db: Database, *, jti: str) -> KnownToken | None:
+    query = select(refresh_tokens.c.family_id, refresh_tokens.c.used_at).where(refresh_tokens.c.jti == jti)
+    row = await db.fetch_one(query)
+    return None if row is None else KnownToken(family_id=row["family_id"], used=row["used_at"] is not None)
 
 
 async def revoke_family(db: Database, *, family_id: str, at: datetime) -> None:

@@ -1,13 +1,14 @@
-"""User queries (SQLAlchemy Core); each function runs one statement."""
+"""User queries (SQLAlchemy Core); each function runs one statement and returns typed records."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from databases import Database
-from databases.interfaces import Record
 from sqlalchemy import func, or_, select, update
 
 from .folding import fold
@@ -16,19 +17,65 @@ from .tables import users
 LIVE = users.c.deleted_at.is_(None)
 
 
-async def insert(db: Database, *, values: Mapping[str, Any]) -> None:
-    await db.execute(users.insert().values(**values))
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: UUID
+    email: str
+    username: str
+    password_hash: str
+    role: str
+    is_active: bool
+    token_version: int
+    created_at: datetime
+    updated_at: datetime
 
 
-async def get_live(db: Database, *, user_id: UUID) -> Record | None:
-    return await db.fetch_one(select(users).where(users.c.id == user_id, LIVE))
+_COLUMNS = (
+    users.c.id,
+    users.c.email,
+    users.c.username,
+    users.c.password_hash,
+    users.c.role,
+    users.c.is_active,
+    users.c.token_version,
+    users.c.created_at,
+    users.c.updated_at,
+)
 
 
-async def find_by_login(db: Database, *, login: str) -> Record | None:
+def _record(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        email=row["email"],
+        username=row["username"],
+        password_hash=row["password_hash"],
+        role=row["role"],
+        is_active=bool(row["is_active"]),
+        token_version=int(row["token_version"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def insert(db: Database, *, values: Mapping[str, Any]) -> UserRecord:
+    row = await db.fetch_one(users.insert().values(**values).returning(*_COLUMNS))
+    assert row is not None  # an INSERT ... RETURNING returns its row
+    return _record(row)
+
+
+async def get_live(db: Database, *, user_id: UUID, for_update: bool = False) -> UserRecord | None:
+    """The live user; with `for_update`, its row stays locked until the transaction ends (PostgreSQL)."""
+    query = select(*_COLUMNS).where(users.c.id == user_id, LIVE)
+    row = await db.fetch_one(query.with_for_update() if for_update else query)
+    return None if row is None else _record(row)
+
+
+async def find_by_login(db: Database, *, login: str) -> UserRecord | None:
     """The live user whose username or email is `login`, case-insensitively."""
     needle = login.lower()
-    query = select(users).where(LIVE, or_(fold(users.c.username) == needle, fold(users.c.email) == needle))
-    return await db.fetch_one(query.limit(1))
+    query = select(*_COLUMNS).where(LIVE, or_(fold(users.c.username) == needle, fold(users.c.email) == needle))
+    row = await db.fetch_one(query.limit(1))
+    return None if row is None else _record(row)
 
 
 async def email_taken(db: Database, *, email: str, except_id: UUID | None = None) -> bool:
@@ -45,18 +92,27 @@ async def username_taken(db: Database, *, username: str, except_id: UUID | None 
     return await db.fetch_one(query.limit(1)) is not None
 
 
-async def update_live(db: Database, *, user_id: UUID, values: Mapping[str, Any]) -> bool:
-    query = update(users).where(users.c.id == user_id, LIVE).values(**values).returning(users.c.id)
-    return await db.fetch_one(query) is not None
+async def update_live(
+    db: Database, *, user_id: UUID, values: Mapping[str, Any], end_tokens: bool = False
+) -> UserRecord | None:
+    """Apply `values` to the live user and return it; `end_tokens` bumps its token version in the same UPDATE."""
+    changes = dict(values)
+    if end_tokens:
+        changes["token_version"] = users.c.token_version + 1
+    query = update(users).where(users.c.id == user_id, LIVE).values(**changes).returning(*_COLUMNS)
+    row = await db.fetch_one(query)
+    return None if row is None else _record(row)
 
 
 async def count_live(db: Database) -> int:
     return int(await db.fetch_val(select(func.count()).select_from(users).where(LIVE)) or 0)
 
 
-async def page(db: Database, *, limit: int, offset: int) -> list[Record]:
-    query = select(users).where(LIVE).order_by(users.c.created_at.desc(), users.c.id.desc()).limit(limit).offset(offset)
-    return list(await db.fetch_all(query))
+async def page(db: Database, *, limit: int, offset: int) -> list[UserRecord]:
+    query = (
+        select(*_COLUMNS).where(LIVE).order_by(users.c.created_at.desc(), users.c.id.desc()).limit(limit).offset(offset)
+    )
+    return [_record(row) for row in await db.fetch_all(query)]
 
 
 async def other_active_admins(db: Database, *, user_id: UUID) -> int:

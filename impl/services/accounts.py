@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from databases.interfaces import Record
-
 from generated.models import Role, User
+
+from ..db.users import UserRecord
 
 ADMIN_SCOPES = frozenset({"admin"})
 
 
-def to_user(row: Record) -> User:
-    return User(
-        id=row["id"],
-        email=row["email"],
-        username=row["username"],
-        role=Role(row["role"]),
-        is_active=row["is_active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+def to_user(record: UserRecord) -> User:
+    return User.model_construct(
+        id=record.id,
+        email=record.email,
+        username=record.username,
+        role=Role(record.role),
+        is_active=record.is_active,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
     )
 
 

@@ -7,21 +7,20 @@ import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
-from databases.interfaces import Record
-
-from generated.models import LoginForm, LoginJson, RefreshRequest, Role, TokenPair, User, UserRegister
-from generated.routers.auth import (
-    AuthApi,
-    LoginFormResult,
-    LoginJsonResult,
-    RefreshTokensResult,
-    RegisterUserResult,
+from contract_runtime.principal import Principal
+from generated.interfaces.auth import (
+    GetCurrentUser200Response,
+    LoginForm200Response,
+    LoginJson200Response,
+    RefreshTokens200Response,
+    RegisterUser201Response,
 )
-from generated.runtime import Principal
+from generated.models import LoginForm, LoginJson, RefreshRequest, Role, TokenPair, UserRegister
 
 from ..db import refresh_tokens as token_rows
 from ..db import users as user_rows
-from ..db.database import Db
+from ..db.database import Db, Session
+from ..db.users import UserRecord
 from ..errors import Conflict, Unauthenticated
 from ..security.passwords import PasswordHasher
 from ..security.tokens import TokenCodec
@@ -29,6 +28,8 @@ from .accounts import scopes_for, to_user
 
 BAD_CREDENTIALS = "Incorrect username or password."
 BAD_REFRESH = "The refresh token is invalid, expired or already used."
+EMAIL_TAKEN = "An account with this email already exists."
+USERNAME_TAKEN = "An account with this username already exists."
 
 
 class AccessTokenAuthenticator:
@@ -46,31 +47,30 @@ class AccessTokenAuthenticator:
             user_id = UUID(claims.subject)
         except ValueError:
             return None
-        row = await user_rows.get_live(self._db.database, user_id=user_id)
-        if row is None or not row["is_active"] or row["token_version"] != claims.version:
+        record = await user_rows.get_live(self._db.database, user_id=user_id)
+        if record is None or not record.is_active or record.token_version != claims.version:
             return None
-        return Principal(subject=str(row["id"]), scopes=scopes_for(row["role"]))
+        return Principal(subject=str(record.id), scopes=scopes_for(record.role))
 
 
-class AuthService(AuthApi):
+class AuthService:
+    """Implements `generated.interfaces.auth.AuthApi`."""
+
     def __init__(self, db: Db, hasher: PasswordHasher, codec: TokenCodec) -> None:
         self._db = db
         self._hasher = hasher
         self._codec = codec
 
-    async def register_user(self, *, body: UserRegister) -> RegisterUserResult:
+    async def register_user(self, *, body: UserRegister) -> RegisterUser201Response:
+        # Duplicates are refused before the slow hash; the unique indexes catch a racing twin (409).
+        await self._ensure_free(self._db.database, body.email, body.username)
         password_hash = await self._hasher.hash(body.password)
         now = datetime.now(UTC)
-        user_id = uuid.uuid4()
         async with self._db.write() as db:
-            if await user_rows.email_taken(db, email=body.email):
-                raise Conflict("An account with this email already exists.")
-            if await user_rows.username_taken(db, username=body.username):
-                raise Conflict("An account with this username already exists.")
-            await user_rows.insert(
+            record = await user_rows.insert(
                 db,
                 values={
-                    "id": user_id,
+                    "id": uuid.uuid4(),
                     "email": body.email,
                     "username": body.username,
                     "password_hash": password_hash,
@@ -81,74 +81,75 @@ class AuthService(AuthApi):
                     "updated_at": now,
                 },
             )
-            row = await user_rows.get_live(db, user_id=user_id)
-        assert row is not None
-        return RegisterUserResult(body=to_user(row), location=f"/api/v1/users/{user_id}")
+        return RegisterUser201Response(body=to_user(record), location=f"/api/v1/users/{record.id}")
 
-    async def login_form(self, *, body: LoginForm) -> LoginFormResult:
+    async def login_form(self, *, body: LoginForm) -> LoginForm200Response:
         # body.scope is ignored on purpose: scopes follow the role at every request.
-        pair = await self._login(body.username, body.password)
-        return LoginFormResult(body=pair, cache_control="no-store")
+        return LoginForm200Response(body=await self._login(body.username, body.password))
 
-    async def login_json(self, *, body: LoginJson) -> LoginJsonResult:
-        pair = await self._login(body.username, body.password)
-        return LoginJsonResult(body=pair, cache_control="no-store")
+    async def login_json(self, *, body: LoginJson) -> LoginJson200Response:
+        return LoginJson200Response(body=await self._login(body.username, body.password))
 
-    async def refresh_tokens(self, *, body: RefreshRequest) -> RefreshTokensResult:
+    async def refresh_tokens(self, *, body: RefreshRequest) -> RefreshTokens200Response:
         claims = self._codec.decode(body.refresh_token, expected="refresh")
         if claims is None or claims.family is None:
             raise Unauthenticated(BAD_REFRESH)
         now = datetime.now(UTC)
+        pair: TokenPair | None = None
         async with self._db.write() as db:
             used = await token_rows.mark_used(db, jti=claims.jti, at=now)
             if used is None:
                 known = await token_rows.get(db, jti=claims.jti)
-                if known is not None and known["used_at"] is not None:
+                if known is not None and known.used:
                     # A used token presented again: someone holds a copy. End the family.
-                    await token_rows.revoke_family(db, family_id=known["family_id"], at=now)
-                reuse = True
+                    await token_rows.revoke_family(db, family_id=known.family_id, at=now)
             else:
-                reuse = False
-                user = await user_rows.get_live(db, user_id=used["user_id"])
-                if user is None or not user["is_active"] or user["token_version"] != claims.version:
-                    await token_rows.revoke_family(db, family_id=used["family_id"], at=now)
-                    user = None
-                if user is not None:
-                    pair = await self._issue(user, family=used["family_id"])
-        if reuse or user is None:
+                user = await user_rows.get_live(db, user_id=used.user_id)
+                if user is None or not user.is_active or user.token_version != claims.version:
+                    await token_rows.revoke_family(db, family_id=used.family_id, at=now)
+                else:
+                    pair = await self._issue(db, user, family=used.family_id)
+        if pair is None:
             raise Unauthenticated(BAD_REFRESH)
-        return RefreshTokensResult(body=pair, cache_control="no-store")
+        return RefreshTokens200Response(body=pair)
 
-    async def get_current_user(self, *, principal: Principal) -> User:
-        row = await user_rows.get_live(self._db.database, user_id=UUID(principal.subject))
-        if row is None:
+    async def get_current_user(self, *, principal: Principal) -> GetCurrentUser200Response:
+        record = await user_rows.get_live(self._db.database, user_id=UUID(principal.subject))
+        if record is None:
             raise Unauthenticated("Could not validate credentials.")
-        return to_user(row)
+        return GetCurrentUser200Response(body=to_user(record))
+
+    async def _ensure_free(self, db: Session, email: str, username: str) -> None:
+        if await user_rows.email_taken(db, email=email):
+            raise Conflict(EMAIL_TAKEN)
+        if await user_rows.username_taken(db, username=username):
+            raise Conflict(USERNAME_TAKEN)
 
     async def _login(self, login: str, password: str) -> TokenPair:
-        row = await user_rows.find_by_login(self._db.database, login=login)
-        if row is None:
+        record = await user_rows.find_by_login(self._db.database, login=login)
+        if record is None:
             await self._hasher.verify_nothing(password)
             raise Unauthenticated(BAD_CREDENTIALS)
-        if not await self._hasher.verify(password, row["password_hash"]) or not row["is_active"]:
+        if not await self._hasher.verify(password, record.password_hash) or not record.is_active:
             raise Unauthenticated(BAD_CREDENTIALS)
-        async with self._db.write():
-            return await self._issue(row, family=secrets.token_urlsafe(16))
+        async with self._db.write() as db:
+            return await self._issue(db, record, family=secrets.token_urlsafe(16))
 
-    async def _issue(self, user: Record, *, family: str) -> TokenPair:
-        subject = str(user["id"])
-        version = int(user["token_version"])
-        access, _ = self._codec.issue(subject=subject, token_type="access", version=version)
-        refresh, claims = self._codec.issue(subject=subject, token_type="refresh", version=version, family=family)
+    async def _issue(self, db: Session, user: UserRecord, *, family: str) -> TokenPair:
+        subject = str(user.id)
+        access, _ = self._codec.issue(subject=subject, token_type="access", version=user.token_version)
+        refresh, claims = self._codec.issue(
+            subject=subject, token_type="refresh", version=user.token_version, family=family
+        )
         await token_rows.insert(
-            self._db.database,
+            db,
             jti=claims.jti,
             family_id=family,
-            user_id=user["id"],
+            user_id=user.id,
             expires_at=claims.expires_at,
             created_at=datetime.now(UTC),
         )
-        return TokenPair(
+        return TokenPair.model_construct(
             access_token=access,
             refresh_token=refresh,
             token_type="bearer",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from generated.interfaces.health import GetLiveness200Response, GetReadiness200Response, GetReadiness503Response
 from generated.models import Checks, CheckStatus, Liveness, Readiness
-from generated.routers.health import GetReadinessResult, HealthApi
 
 from ..db.database import Db
 
@@ -14,19 +14,21 @@ def _status(ok: bool) -> CheckStatus:
     return CheckStatus.ok if ok else CheckStatus.unavailable
 
 
-class HealthService(HealthApi):
+class HealthService:
+    """Implements `generated.interfaces.health.HealthApi`."""
+
     def __init__(self, db: Db, cache_ping: Callable[[], Awaitable[bool]]) -> None:
         self._db = db
         self._cache_ping = cache_ping
 
-    async def get_liveness(self) -> Liveness:
-        return Liveness(status="ok")
+    async def get_liveness(self) -> GetLiveness200Response:
+        return GetLiveness200Response(body=Liveness.model_construct(status="ok"))
 
-    async def get_readiness(self) -> GetReadinessResult:
+    async def get_readiness(self) -> GetReadiness200Response | GetReadiness503Response:
         database_ok = await self._db.ping()
         cache_ok = await self._cache_ping()
-        body = Readiness(
+        body = Readiness.model_construct(
             status=_status(database_ok),
-            checks=Checks(database=_status(database_ok), cache=_status(cache_ok)),
+            checks=Checks.model_construct(database=_status(database_ok), cache=_status(cache_ok)),
         )
-        return GetReadinessResult(body=body, status_code=200 if database_ok else 503)
+        return GetReadiness200Response(body=body) if database_ok else GetReadiness503Response(body=body)

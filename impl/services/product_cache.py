@@ -1,11 +1,15 @@
-"""Read-through caching of product answers, with generation-based invalidation.
+"""Read-through caching of product answers as the bytes sent, with generation-based invalidation.
 
 Every entry carries the products generation it was built under; the generation
 is read (in the same round trip as the entry) before the database is, and
 bumped after every committed write. An entry of an older generation is a miss,
 so lists and searches are invalidated in O(1) without scanning keys, and a
 reader that raced a writer can only store its result under the old generation.
-Concurrent misses on one key in this process share one rebuild.
+
+A hit is the stored body and its ETag, sent as they are. Concurrent misses on
+one key in this process share one rebuild, but only within one generation: a
+request that starts after a write has committed reads the new generation and
+never joins a rebuild that may have read the old data.
 """
 
 from __future__ import annotations
@@ -15,22 +19,23 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Literal
 from uuid import UUID
-
-from pydantic import BaseModel, ValidationError
 
 from ..cache import Cache
 
-M = TypeVar("M", bound=BaseModel)
 GENERATION_KEY = "products:generation"
 
 
-@dataclass(frozen=True)
-class Cached(Generic[M]):
-    value: M
+@dataclass(frozen=True, slots=True)
+class Cached:
+    body: bytes  # the JSON body, exactly as it is sent
     etag: str
     hit: bool
+
+    @property
+    def x_cache(self) -> Literal["HIT", "MISS"]:
+        return "HIT" if self.hit else "MISS"
 
 
 def detail_key(product_id: UUID) -> str:
@@ -58,21 +63,23 @@ class ProductCache:
     def __init__(self, cache: Cache, *, ttl_seconds: int) -> None:
         self._cache = cache
         self._ttl = ttl_seconds
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._inflight: dict[tuple[str, bytes], asyncio.Future[Cached]] = {}
 
-    async def fetch(self, key: str, model: type[M], build: Callable[[], Awaitable[M]]) -> Cached[M]:
+    async def fetch(self, key: str, build: Callable[[], Awaitable[bytes]]) -> Cached:
+        """The cached body of `key`, or the one `build` serializes (once) from the database."""
         generation, entry = await self._cache.get_many([GENERATION_KEY, key])
-        cached = self._decode(entry, generation or b"0", model)
+        generation = generation or b"0"
+        cached = self._decode(entry, generation)
         if cached is not None:
             return cached
-        inflight = self._inflight.get(key)
+        flight = (key, generation)
+        inflight = self._inflight.get(flight)
         if inflight is not None:
-            shared: Cached[M] = await asyncio.shield(inflight)
-            return shared
-        future: asyncio.Future[Cached[M]] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+            return await asyncio.shield(inflight)
+        future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
+        self._inflight[flight] = future
         try:
-            result = await self._build(key, generation or b"0", build)
+            result = await self._build(key, generation, build)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: a lone request has no follower to read it
@@ -81,26 +88,26 @@ class ProductCache:
             future.set_result(result)
             return result
         finally:
-            del self._inflight[key]
+            del self._inflight[flight]
 
-    async def _build(self, key: str, generation: bytes, build: Callable[[], Awaitable[M]]) -> Cached[M]:
-        value = await build()  # errors (404s included) propagate and are never cached
-        body = value.model_dump_json().encode()
+    async def _build(self, key: str, generation: bytes, build: Callable[[], Awaitable[bytes]]) -> Cached:
+        body = await build()  # errors (404s included) propagate and are never cached
         etag = etag_of(body)
         await self._cache.set(key, b"\n".join((generation, etag.encode(), body)), ttl_seconds=self._ttl)
-        return Cached(value=value, etag=etag, hit=False)
+        return Cached(body=body, etag=etag, hit=False)
 
     @staticmethod
-    def _decode(entry: bytes | None, generation: bytes, model: type[M]) -> Cached[M] | None:
+    def _decode(entry: bytes | None, generation: bytes) -> Cached | None:
         if entry is None:
             return None
         parts = entry.split(b"\n", 2)
-        if len(parts) != 3 or parts[0] != generation:
-            return None
+        if len(parts) != 3 or parts[0] != generation or not parts[1].startswith(b'"'):
+            return None  # another generation's, or garbage: a miss
         try:
-            return Cached(value=model.model_validate_json(parts[2]), etag=parts[1].decode(), hit=True)
-        except (ValidationError, UnicodeDecodeError):
-            return None  # garbage in the cache is a miss
+            etag = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        return Cached(body=parts[2], etag=etag, hit=True)
 
     async def product_changed(self, product_id: UUID) -> None:
         """After a committed write: the detail entry goes, every list and search moves on."""

@@ -6,15 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from databases import Database
-from databases.interfaces import Record
-
-from generated.models import Role, RoleUpdate, User, UserPage, UserUpdate
-from generated.routers.users import ListUsersQuery, UsersApi
-from generated.runtime import Principal
+from contract_runtime.principal import Principal
+from generated.interfaces.users import (
+    DeleteUser204Response,
+    GetUser200Response,
+    ListUsers200Response,
+    ListUsersQuery,
+    UpdateUser200Response,
+    UpdateUserRole200Response,
+)
+from generated.models import Role, RoleUpdate, UserPage, UserUpdate
 
 from ..db import users as user_rows
-from ..db.database import Db
+from ..db.database import Db, Session
+from ..db.users import UserRecord
 from ..errors import Conflict, Forbidden, NotFound
 from ..security.passwords import PasswordHasher
 from .accounts import to_user
@@ -33,111 +38,108 @@ def may_see(principal: Principal, user_id: UUID) -> bool:
     return is_admin(principal) or principal.subject == str(user_id)
 
 
-class UserService(UsersApi):
+def is_active_admin(record: UserRecord) -> bool:
+    return record.role == Role.admin and record.is_active
+
+
+class UserService:
+    """Implements `generated.interfaces.users.UsersApi`."""
+
     def __init__(self, db: Db, hasher: PasswordHasher) -> None:
         self._db = db
         self._hasher = hasher
 
-    async def list_users(self, *, principal: Principal, query: ListUsersQuery) -> UserPage:
+    async def list_users(self, *, principal: Principal, query: ListUsersQuery) -> ListUsers200Response:
         db = self._db.database
         total = await user_rows.count_live(db)
-        rows = await user_rows.page(db, limit=query.page_size, offset=offset_of(query.page, query.page_size))
-        return UserPage(
-            items=[to_user(r) for r in rows],
+        records = await user_rows.page(db, limit=query.page_size, offset=offset_of(query.page, query.page_size))
+        page = UserPage.model_construct(
+            items=[to_user(r) for r in records],
             total=total,
             page=query.page,
             page_size=query.page_size,
             pages=page_count(total, query.page_size),
         )
+        return ListUsers200Response(body=page)
 
-    async def get_user(self, *, principal: Principal, user_id: UUID) -> User:
+    async def get_user(self, *, principal: Principal, user_id: UUID) -> GetUser200Response:
         if not may_see(principal, user_id):
             raise NotFound(USER_NOT_FOUND)
-        return to_user(await self._live(self._db.database, user_id))
+        return GetUser200Response(body=to_user(await self._live(self._db.database, user_id)))
 
-    async def update_user(self, *, principal: Principal, user_id: UUID, body: UserUpdate) -> User:
+    async def update_user(self, *, principal: Principal, user_id: UUID, body: UserUpdate) -> UpdateUser200Response:
         if not may_see(principal, user_id):
             raise NotFound(USER_NOT_FOUND)
         fields = body.model_fields_set
         if "is_active" in fields and not is_admin(principal):
             raise Forbidden("Only an admin may set is_active.")
         changing_own_password = "password" in fields and principal.subject == str(user_id)
-        if changing_own_password and "current_password" not in fields:
-            raise Forbidden("Give current_password to change your own password.")
-
-        current = await self._live(self._db.database, user_id)
         if changing_own_password:
-            assert body.current_password is not None
-            if not await self._hasher.verify(body.current_password, current["password_hash"]):
+            if body.current_password is None:
+                raise Forbidden("Give current_password to change your own password.")
+            # Checked before the transaction: hashing is slow and must not hold the write lock.
+            current = await self._live(self._db.database, user_id)
+            if not await self._hasher.verify(body.current_password, current.password_hash):
                 raise Forbidden("current_password is not correct.")
-        new_hash = await self._hasher.hash(body.password) if body.password is not None else None
 
-        now = datetime.now(UTC)
-        changes: dict[str, Any] = {"updated_at": now}
-        ends_tokens = False
+        changes: dict[str, Any] = {"updated_at": datetime.now(UTC)}
         if body.email is not None:
             changes["email"] = body.email
         if body.username is not None:
             changes["username"] = body.username
-        if new_hash is not None:
-            changes["password_hash"] = new_hash
-            ends_tokens = True
+        if body.password is not None:
+            changes["password_hash"] = await self._hasher.hash(body.password)
         if body.is_active is not None:
             changes["is_active"] = body.is_active
-            ends_tokens = ends_tokens or not body.is_active
+        ends_tokens = body.password is not None or body.is_active is False
 
         async with self._db.write() as db:
-            row = await self._live(db, user_id)
+            row = await self._live(db, user_id, for_update=True)
             if body.email is not None and await user_rows.email_taken(db, email=body.email, except_id=user_id):
                 raise Conflict("An account with this email already exists.")
             if body.username is not None and await user_rows.username_taken(
                 db, username=body.username, except_id=user_id
             ):
                 raise Conflict("An account with this username already exists.")
-            if body.is_active is False and row["role"] == Role.admin and row["is_active"]:
+            if body.is_active is False and is_active_admin(row):
                 await self._ensure_other_admin(db, user_id)
-            if ends_tokens:
-                changes["token_version"] = row["token_version"] + 1
-            await user_rows.update_live(db, user_id=user_id, values=changes)
-            updated = await self._live(db, user_id)
-        return to_user(updated)
+            updated = await user_rows.update_live(db, user_id=user_id, values=changes, end_tokens=ends_tokens)
+        if updated is None:  # unreachable while the row is locked; kept so a change of locking cannot 500
+            raise NotFound(USER_NOT_FOUND)
+        return UpdateUser200Response(body=to_user(updated))
 
-    async def delete_user(self, *, principal: Principal, user_id: UUID) -> None:
+    async def delete_user(self, *, principal: Principal, user_id: UUID) -> DeleteUser204Response:
         async with self._db.write() as db:
-            row = await self._live(db, user_id)
-            if row["role"] == Role.admin and row["is_active"]:
+            row = await self._live(db, user_id, for_update=True)
+            if is_active_admin(row):
                 await self._ensure_other_admin(db, user_id)
             now = datetime.now(UTC)
             await user_rows.update_live(
-                db,
-                user_id=user_id,
-                values={"deleted_at": now, "updated_at": now, "token_version": row["token_version"] + 1},
+                db, user_id=user_id, values={"deleted_at": now, "updated_at": now}, end_tokens=True
             )
+        return DeleteUser204Response()
 
-    async def update_user_role(self, *, principal: Principal, user_id: UUID, body: RoleUpdate) -> User:
+    async def update_user_role(
+        self, *, principal: Principal, user_id: UUID, body: RoleUpdate
+    ) -> UpdateUserRole200Response:
         async with self._db.write() as db:
-            row = await self._live(db, user_id)
-            if row["role"] != body.role:
-                if row["role"] == Role.admin and row["is_active"]:
-                    await self._ensure_other_admin(db, user_id)
-                await user_rows.update_live(
-                    db,
-                    user_id=user_id,
-                    values={
-                        "role": body.role.value,
-                        "token_version": row["token_version"] + 1,
-                        "updated_at": datetime.now(UTC),
-                    },
-                )
-            updated = await self._live(db, user_id)
-        return to_user(updated)
-
-    async def _live(self, db: Database, user_id: UUID) -> Record:
-        row = await user_rows.get_live(db, user_id=user_id)
-        if row is None:
+            row = await self._live(db, user_id, for_update=True)
+            if row.role == body.role:
+                return UpdateUserRole200Response(body=to_user(row))
+            if is_active_admin(row):
+                await self._ensure_other_admin(db, user_id)
+            values = {"role": body.role.value, "updated_at": datetime.now(UTC)}
+            updated = await user_rows.update_live(db, user_id=user_id, values=values, end_tokens=True)
+        if updated is None:  # unreachable while the row is locked; kept so a change of locking cannot 500
             raise NotFound(USER_NOT_FOUND)
-        return row
+        return UpdateUserRole200Response(body=to_user(updated))
 
-    async def _ensure_other_admin(self, db: Database, user_id: UUID) -> None:
+    async def _live(self, db: Session, user_id: UUID, *, for_update: bool = False) -> UserRecord:
+        record = await user_rows.get_live(db, user_id=user_id, for_update=for_update)
+        if record is None:
+            raise NotFound(USER_NOT_FOUND)
+        return record
+
+    async def _ensure_other_admin(self, db: Session, user_id: UUID) -> None:
         if await user_rows.other_active_admins(db, user_id=user_id) == 0:
             raise Conflict(LAST_ADMIN)

@@ -3,6 +3,7 @@
 fastapi-code-generator's own operation objects drop operationIds, security,
 form bodies and response headers, and make optional parameters nullable, so the
 templates take what they need from `parser.raw_obj` (the parsed openapi.yaml).
+Everything here is spec data; the runtime that acts on it is `contract_runtime`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+PROBLEM_JSON = "application/problem+json"
+CONVERTERS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}
 
 
 def snake_case(name: str) -> str:
@@ -35,43 +38,32 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def ref_name(schema: dict[str, Any]) -> str | None:
+    ref = schema.get("$ref")
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+
+
 def python_type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     """The Python type a parsed parameter value has."""
-    if "$ref" in schema:
-        name: str = schema["$ref"].rsplit("/", 1)[-1]
+    name = ref_name(schema)
+    if name is not None:
         target = resolve(spec, schema)
-        if "enum" in target:
-            return name
-        return python_type(spec, target)
+        return name if "enum" in target else python_type(spec, target)
     kind = schema.get("type")
-    if kind == "integer":
-        return "int"
-    if kind == "number":
-        return "float"
-    if kind == "boolean":
-        return "bool"
     if kind == "string" and schema.get("format") == "uuid":
         return "UUID"
-    if kind == "string":
-        return "str"
+    if kind in CONVERTERS:
+        return CONVERTERS[kind]
     raise ValueError(f"parameter schema not supported by the templates: {schema}")
-
-
-def schema_default(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
-    if "default" in schema:
-        return schema["default"]
-    if "$ref" in schema:
-        return resolve(spec, schema).get("default")
-    return None
 
 
 def parameter_info(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     param = resolve(spec, raw)
     schema = param["schema"]
-    kind = python_type(spec, schema)
-    default = schema_default(spec, schema)
-    required = bool(param.get("required", False))
     target = resolve(spec, schema)
+    kind = python_type(spec, schema)
+    default = target.get("default", schema.get("default"))
+    required = bool(param.get("required", False))
     return {
         "name": param["name"],
         "location": param["in"],
@@ -79,7 +71,6 @@ def parameter_info(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         "required": required,
         "python_type": kind,
         "json_type": target.get("type", "string"),
-        "is_enum": "enum" in target,
         # A parameter with a default is never absent once parsed.
         "optional": not required and default is None,
         "default_repr": None if default is None else (f"{kind}({default!r})" if "enum" in target else repr(default)),
@@ -87,136 +78,147 @@ def parameter_info(spec: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def object_schema(params: list[dict[str, Any]]) -> dict[str, Any]:
+def header_type(spec: dict[str, Any], header: dict[str, Any]) -> tuple[str, str | None]:
+    """(annotation, default) of a response header field."""
+    schema = resolve(spec, resolve(spec, header).get("schema", {}))
+    if "const" in schema:
+        return f"Literal[{schema['const']!r}]", repr(schema["const"])
+    if "enum" in schema:
+        return "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]", None
+    return "str", None
+
+
+def response_info(spec: dict[str, Any], class_prefix: str, status: str, raw: dict[str, Any]) -> dict[str, Any]:
+    response = resolve(spec, raw)
+    content = response.get("content", {})
+    media_type = next(iter(content), None)
+    model = ref_name(content[media_type].get("schema", {})) if media_type else None
+    headers = []
+    for name, header in response.get("headers", {}).items():
+        annotation, default = header_type(spec, header)
+        required = bool(resolve(spec, header).get("required", False))
+        if not required:
+            annotation, default = f"{annotation} | None", "None"
+        headers.append({"name": name, "python_name": snake_case(name), "annotation": annotation, "default": default})
     return {
-        "type": "object",
-        "properties": {p["name"]: p["schema"] for p in params},
-        "required": [p["name"] for p in params if p["required"]],
+        "status": int(status),
+        "class_name": f"{class_prefix}{status}Response",
+        "description": " ".join(str(response.get("description", "")).split()),
+        "media_type": media_type,
+        "model": model,
+        "headers": sorted(headers, key=lambda h: h["default"] is not None),
     }
 
 
-def response_info(spec: dict[str, Any], status: str, raw: dict[str, Any]) -> dict[str, Any]:
-    response = resolve(spec, raw)
-    content = response.get("content", {})
-    model = None
-    media_type = next(iter(content), None)
-    if media_type is not None:
-        ref = content[media_type].get("schema", {}).get("$ref")
-        model = ref.rsplit("/", 1)[-1] if ref else None
-    headers = [
-        {
-            "name": name,
-            "python_name": snake_case(name),
-            "required": bool(resolve(spec, header).get("required", False)),
-        }
-        for name, header in response.get("headers", {}).items()
-    ]
-    return {"status": int(status), "model": model, "media_type": media_type, "headers": headers}
+def security_info(spec: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    requirements = operation.get("security", spec.get("security", []))
+    return {
+        "requirements": [{name: list(scopes) for name, scopes in req.items()} for req in requirements],
+        "secured": any(requirements),
+        "principal_optional": any(not req for req in requirements),
+    }
 
 
 def operation_info(
     spec: dict[str, Any], path: str, method: str, operation: dict[str, Any], path_params: list[Any]
 ) -> dict[str, Any]:
     operation_id = operation["operationId"]
-    raw_params = [*path_params, *operation.get("parameters", [])]
-    params = [parameter_info(spec, p) for p in raw_params]
-    security = operation.get("security", spec.get("security", []))
-    requirement = security[0] if security else None
-    scheme, scopes = next(iter(requirement.items())) if requirement else (None, [])
+    class_prefix = pascal_case(operation_id)
+    params = [parameter_info(spec, p) for p in [*path_params, *operation.get("parameters", [])]]
+    by_location = {where: [p for p in params if p["location"] == where] for where in ("path", "query", "header")}
 
     body = None
     if "requestBody" in operation:
-        request_body = resolve(spec, operation["requestBody"])
-        media_type, media = next(iter(request_body["content"].items()))
-        model = media["schema"]["$ref"].rsplit("/", 1)[-1]
-        target = resolve(spec, media["schema"])
-        body = {
-            "media_type": media_type,
-            "model": model,
-            "fields": list(target.get("properties", {})),
-            "schema": media["schema"],
-        }
+        media_type, media = next(iter(resolve(spec, operation["requestBody"])["content"].items()))
+        body = {"media_type": media_type, "model": ref_name(media["schema"]), "schema": media["schema"]}
 
-    # What the implementation returns: every declared response that is not a
-    # problem+json error (successes, 304, and a 503 with its own body).
+    # Every declared status that is not a problem gets a result type of its own;
+    # problems are raised by the implementation and written by the HTTP layer.
     results = [
-        response_info(spec, status, raw)
+        response_info(spec, class_prefix, status, raw)
         for status, raw in operation["responses"].items()
-        if response_info(spec, status, raw)["media_type"] != "application/problem+json"
+        if resolve(spec, raw).get("content", {}).keys() != {PROBLEM_JSON}
     ]
-    success = min(results, key=lambda r: r["status"])
-    models = sorted({r["model"] for r in results if r["model"]})
-    headers: dict[str, dict[str, Any]] = {}
-    for result in results:
-        for header in result["headers"]:
-            headers.setdefault(header["name"], dict(header, required=header["required"] and len(results) == 1))
-    needs_envelope = len(results) > 1 or bool(headers)
-    function_name = snake_case(operation_id)
-    return {
-        "operation_id": operation_id,
-        "function_name": function_name,
-        "class_prefix": pascal_case(operation_id),
-        "method": method,
-        "path": path,
-        "tag": operation["tags"][0],
-        "summary": operation.get("summary", ""),
-        "secured": requirement is not None,
-        "security_scheme": scheme,
-        "scopes": list(scopes),
-        "path_params": [p for p in params if p["location"] == "path"],
-        "query_params": [p for p in params if p["location"] == "query"],
-        "header_params": [p for p in params if p["location"] == "header"],
-        "body": body,
-        "success_status": success["status"],
-        "result_statuses": sorted(r["status"] for r in results),
-        "result_models": models,
-        "result_headers": list(headers.values()),
-        "needs_envelope": needs_envelope,
-        "status_codes": sorted(int(s) for s in operation["responses"]),
-        "request_schemas": {
-            "path": object_schema([p for p in params if p["location"] == "path"]),
-            "query": object_schema([p for p in params if p["location"] == "query"]),
-            "header": object_schema([p for p in params if p["location"] == "header"]),
-            "body": body["schema"] if body else None,
+    parameters_schema = {
+        "type": "object",
+        "properties": {
+            where: {
+                "type": "object",
+                "properties": {p["name"]: p["schema"] for p in found},
+                "required": [p["name"] for p in found if p["required"]],
+            }
+            for where, found in by_location.items()
         },
     }
+    return {
+        "operation_id": operation_id,
+        "function_name": snake_case(operation_id),
+        "class_prefix": class_prefix,
+        "method": method.upper(),
+        "path": path,
+        "tag": operation["tags"][0],
+        "tag_module": snake_case(operation["tags"][0]),
+        "summary": operation.get("summary", ""),
+        **security_info(spec, operation),
+        "parameters": params,
+        "path_params": by_location["path"],
+        "query_params": by_location["query"],
+        "header_params": by_location["header"],
+        "body": body,
+        "results": results,
+        "statuses": sorted(int(s) for s in operation["responses"]),
+        "validation": {"parameters": parameters_schema, "body": body["schema"] if body else None},
+    }
+
+
+def models_used(operations: list[dict[str, Any]]) -> list[str]:
+    names: set[str] = set()
+    for op in operations:
+        names.update(r["model"] for r in op["results"] if r["model"])
+        if op["body"]:
+            names.add(op["body"]["model"])
+        names.update(
+            p["python_type"] for p in op["parameters"] if p["python_type"] not in {*CONVERTERS.values(), "UUID"}
+        )
+    return sorted(names)
 
 
 def visit(parser: Any, model_path: Path) -> dict[str, object]:
     spec: dict[str, Any] = parser.raw_obj
     operations: list[dict[str, Any]] = []
-    path_methods: dict[str, list[str]] = {}
     for path, item in spec["paths"].items():
-        path_params = item.get("parameters", [])
-        methods = [m for m in HTTP_METHODS if m in item]
-        path_methods[path] = [m.upper() for m in methods]
-        for method in methods:
-            operations.append(operation_info(spec, path, method, item[method], path_params))
+        for method in (m for m in HTTP_METHODS if m in item):
+            operations.append(operation_info(spec, path, method, item[method], item.get("parameters", [])))
 
-    tags = [t["name"] for t in spec.get("tags", [])]
-    request_schemas = {op["operation_id"]: op["request_schemas"] for op in operations}
+    tags = []
+    for tag in (t["name"] for t in spec.get("tags", [])):
+        tag_ops = [op for op in operations if op["tag"] == tag]
+        tags.append(
+            {
+                "name": tag,
+                "module": snake_case(tag),
+                "class_name": pascal_case(tag) + "Api",
+                "models": models_used(tag_ops),
+                "uses_uuid": any(p["python_type"] == "UUID" for op in tag_ops for p in op["parameters"]),
+                "uses_literal": any(
+                    h["annotation"].startswith("Literal") for op in tag_ops for r in op["results"] for h in r["headers"]
+                ),
+                "uses_principal": any(op["secured"] for op in tag_ops),
+            }
+        )
     validation_root = {
         "$schema": SCHEMA_DIALECT,
         "components": spec.get("components", {}),
-        "x-operations": request_schemas,
+        "x-operations": {op["operation_id"]: op["validation"] for op in operations},
     }
     schemes = spec.get("components", {}).get("securitySchemes", {})
-    oauth2 = [
-        {
-            "name": name,
-            "token_url": s["flows"]["password"]["tokenUrl"],
-            "refresh_url": s["flows"]["password"].get("refreshUrl"),
-            "scopes": s["flows"]["password"].get("scopes", {}),
-        }
-        for name, s in schemes.items()
-        if s.get("type") == "oauth2" and "password" in s.get("flows", {})
-    ]
     return {
         "spec_operations": operations,
-        "spec_tags": [{"name": tag, "module": snake_case(tag), "class_name": pascal_case(tag) + "Api"} for tag in tags],
-        "spec_path_methods": path_methods,
+        "spec_tags": tags,
         "spec_validation_json": json.dumps(validation_root, sort_keys=True, separators=(",", ":")),
-        "spec_oauth2": oauth2,
+        "spec_security_schemes": [
+            {"name": name, "type": s["type"], "http_scheme": s.get("scheme")} for name, s in schemes.items()
+        ],
         "spec_title": spec["info"]["title"],
         "spec_version": spec["info"]["version"],
     }

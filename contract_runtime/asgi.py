@@ -1,0 +1,392 @@
+"""The HTTP side of the contract, as one ASGI layer in front of the web framework.
+
+For every request whose path the spec declares, this layer does the whole walk
+once: route by the spec's own path table (concrete paths before templates, 405
+with the exact `Allow` set), enforce `security` and scopes, turn parameters
+into JSON values and validate them with the spec's schemas in one call, read
+and validate the body, call the bound implementation with typed values, and
+write the typed result it returns. Errors become `application/problem+json`.
+
+Paths outside the spec go to the wrapped app only when listed as passthrough
+(the documentation routes, GET only); anything else is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, get_args
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel
+
+from .binding import BoundOperation
+from .operations import Contract, Operation, Parameter
+from .principal import Authenticator, Principal
+from .problems import (
+    Problem,
+    RequestRejected,
+    forbidden,
+    malformed,
+    unauthorized,
+    unsupported_media_type,
+)
+from .results import RawJson, Result
+from .validation import Validator, body_validator, coerce, parameters_validator
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ErrorMapper = Callable[[Exception], Problem | None]
+
+logger = logging.getLogger(__name__)
+
+_TEMPLATE_SEGMENT = re.compile(r"\{([^/{}]+)\}")
+_PROBLEM_JSON = b"application/problem+json"
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body arrived."""
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """`/products/{product_id}` -> a regex where each template is one non-empty segment, captured."""
+    parts: list[str] = []
+    position = 0
+    for index, match in enumerate(_TEMPLATE_SEGMENT.finditer(template)):
+        parts.append(re.escape(template[position : match.start()]))
+        parts.append(f"(?P<p{index}>[^/]+)")
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile("".join(parts) + r"\Z")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _enum_fields(model: Any) -> dict[str, Callable[[Any], Any]]:
+    found: dict[str, Callable[[Any], Any]] = {}
+    for name, info in model.model_fields.items():
+        for candidate in (info.annotation, *get_args(info.annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, Enum):
+                found[name] = candidate
+    return found
+
+
+class _Endpoint:
+    """One operation, ready to serve: its validators and its parameters by location."""
+
+    __slots__ = (
+        "body",
+        "body_enums",
+        "body_validator",
+        "handler",
+        "header_params",
+        "operation",
+        "parameters_validator",
+        "path_params",
+        "query_params",
+        "query_type",
+    )
+
+    def __init__(self, bound: BoundOperation, root: Mapping[str, Any]) -> None:
+        op = bound.operation
+        self.operation = op
+        self.handler = bound.handler
+        self.path_params = [p for p in op.parameters if p.location == "path"]
+        self.query_params = [p for p in op.parameters if p.location == "query"]
+        self.header_params = [p for p in op.parameters if p.location == "header"]
+        self.query_type = op.query_type
+        self.parameters_validator: Validator | None = (
+            parameters_validator(root, op.operation_id) if op.parameters else None
+        )
+        self.body = op.body
+        self.body_validator: Validator | None = body_validator(root, op.operation_id) if op.body else None
+        self.body_enums = _enum_fields(op.body.model) if op.body else {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    template: str
+    pattern: re.Pattern[str] | None  # None: a concrete path, matched by equality
+    names: tuple[str, ...]  # the template's parameter names, in order
+    endpoints: Mapping[str, _Endpoint]  # method -> endpoint
+    allow: str
+
+
+class ContractRouter:
+    """ASGI middleware serving every operation of `contract` from `operations`."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        contract: Contract,
+        operations: Iterable[BoundOperation],
+        authenticators: Mapping[str, Authenticator],
+        map_error: ErrorMapper,
+        problem_type_prefix: str,
+        passthrough_paths: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self._authenticators = dict(authenticators)
+        self._map_error = map_error
+        self._problem_prefix = problem_type_prefix
+        self._passthrough = frozenset(passthrough_paths)
+        by_path: dict[str, dict[str, _Endpoint]] = {}
+        for bound in operations:
+            by_path.setdefault(bound.operation.path, {})[bound.operation.method] = _Endpoint(
+                bound, contract.validation_root
+            )
+        self._concrete: dict[str, _Path] = {}
+        templated: list[_Path] = []
+        for template, endpoints in by_path.items():
+            names = tuple(_TEMPLATE_SEGMENT.findall(template))
+            entry = _Path(
+                template=template,
+                pattern=_path_pattern(template) if names else None,
+                names=names,
+                endpoints=endpoints,
+                allow=", ".join(endpoints),
+            )
+            if names:
+                templated.append(entry)
+            else:
+                self._concrete[template] = entry
+        # Fewer templated segments first: `/products/search` before `/products/{id}` (OpenAPI's rule).
+        self._templated = sorted(templated, key=lambda entry: len(entry.names))
+        self._header_names: dict[type, list[tuple[str, bytes]]] = {}
+
+    @property
+    def operations(self) -> list[Operation]:
+        """What this router serves: the operations it parses requests for."""
+        paths = [*self._concrete.values(), *self._templated]
+        return [endpoint.operation for entry in paths for endpoint in entry.endpoints.values()]
+
+    def match(self, path: str) -> tuple[_Path, dict[str, str]] | None:
+        entry = self._concrete.get(path)
+        if entry is not None:
+            return entry, {}
+        for entry in self._templated:
+            assert entry.pattern is not None
+            found = entry.pattern.match(path)
+            if found is not None:
+                return entry, dict(zip(entry.names, found.groups(), strict=True))
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        matched = self.match(path)
+        if matched is None:
+            if path in self._passthrough:
+                if method == "GET":
+                    await self.app(scope, receive, send)
+                    return
+                await self._send_problem(send, self._not_allowed(method, "GET"))
+                return
+            await self._send_problem(send, Problem(404, "not-found", "Not found", "No such path."))
+            return
+        entry, path_values = matched
+        endpoint = entry.endpoints.get(method)
+        if endpoint is None:
+            await self._send_problem(send, self._not_allowed(method, entry.allow))
+            return
+        try:
+            result = await self._serve(endpoint, scope, receive, path_values)
+        except ClientDisconnected:
+            return
+        except RequestRejected as exc:
+            await self._send_problem(send, exc.problem)
+            return
+        except Exception as exc:
+            problem = self._map_error(exc)
+            if problem is None:
+                logger.exception("unhandled error in %s", endpoint.operation.operation_id)
+                problem = Problem(500, "internal-error", "Internal server error", "The server failed to answer.")
+            await self._send_problem(send, problem)
+            return
+        await self._send_result(send, result)
+
+    @staticmethod
+    def _not_allowed(method: str, allow: str) -> Problem:
+        return Problem(
+            405, "method-not-allowed", "Method not allowed", f"{method} is not allowed here.", headers={"Allow": allow}
+        )
+
+    async def _serve(self, endpoint: _Endpoint, scope: Scope, receive: Receive, path_values: dict[str, str]) -> Any:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        op = endpoint.operation
+        kwargs: dict[str, Any] = {}
+        if op.security:
+            principal = await self._authorize(op, headers)
+            kwargs["principal"] = principal
+        if endpoint.parameters_validator is not None:
+            self._parse_parameters(endpoint, scope, headers, path_values, kwargs)
+        if endpoint.body is not None:
+            kwargs["body"] = await self._parse_body(endpoint, headers, receive)
+        return await endpoint.handler(**kwargs)
+
+    def _parse_parameters(
+        self,
+        endpoint: _Endpoint,
+        scope: Scope,
+        headers: Mapping[str, str],
+        path_values: Mapping[str, str],
+        kwargs: dict[str, Any],
+    ) -> None:
+        path = _values(endpoint.path_params, path_values.get)
+        query: dict[str, Any] = {}
+        if endpoint.query_params:
+            # Repeated names: the last wins, as for any parameter that is not an array.
+            sent = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+            query = _values(endpoint.query_params, sent.get)
+        header = _values(endpoint.header_params, lambda name: headers.get(name.lower()))
+        assert endpoint.parameters_validator is not None
+        endpoint.parameters_validator.check({"path": path, "query": query, "header": header})
+        for params, values in ((endpoint.path_params, path), (endpoint.header_params, header)):
+            for p in params:
+                value = values.get(p.name)
+                kwargs[p.python_name] = None if value is None else p.convert(value)
+        if endpoint.query_type is not None:
+            fields = {p.python_name: p.convert(query[p.name]) for p in endpoint.query_params if p.name in query}
+            kwargs["query"] = endpoint.query_type(**fields)
+
+    async def _parse_body(self, endpoint: _Endpoint, headers: Mapping[str, str], receive: Receive) -> BaseModel:
+        body = endpoint.body
+        assert body is not None
+        assert endpoint.body_validator is not None
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != body.media_type:
+            raise unsupported_media_type(body.media_type)
+        raw = await read_body(receive)
+        data: Any
+        if media_type == "application/x-www-form-urlencoded":
+            try:
+                data = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError:
+                raise malformed("The form body is not valid UTF-8.") from None
+        else:
+            try:
+                data = json.loads(raw, parse_constant=_reject_constant)
+            except (ValueError, RecursionError):
+                raise malformed("The request body is not valid JSON.") from None
+        endpoint.body_validator.check(data)
+        # The spec accepted it: build the model without a second validation by a
+        # library that reads the schema differently; only the fields sent are set.
+        enums = endpoint.body_enums
+        values = {name: enums[name](value) if name in enums else value for name, value in data.items()}
+        model: BaseModel = body.model.model_construct(**values)
+        return model
+
+    async def _authorize(self, op: Operation, headers: Mapping[str, str]) -> Principal | None:
+        token = _bearer_token(headers.get("authorization"))
+        principals: dict[str, Principal | None] = {}
+        anonymous_allowed = False
+        lacking: set[str] = set()
+        for requirement in op.security:
+            if not requirement.schemes:
+                anonymous_allowed = True
+                continue
+            principal: Principal | None = None
+            for scheme, scopes in requirement.schemes.items():
+                if scheme not in principals:
+                    principals[scheme] = await self._authenticators[scheme].authenticate(token) if token else None
+                principal = principals[scheme]
+                if principal is None:
+                    break
+                missing = set(scopes) - principal.scopes
+                if missing:
+                    lacking |= missing
+                    principal = None
+                    break
+            if principal is not None:
+                return principal
+        if anonymous_allowed:
+            return None
+        if token is None:
+            raise unauthorized("Not authenticated: send an access token as a Bearer token.")
+        if lacking:
+            raise forbidden(f"This operation needs the {', '.join(sorted(lacking))} scope.")
+        raise unauthorized("Could not validate credentials.", challenge='Bearer error="invalid_token"')
+
+    def _result_headers(self, result_type: type) -> list[tuple[str, bytes]]:
+        names = self._header_names.get(result_type)
+        if names is None:
+            names = [(field, header.lower().encode("latin-1")) for field, header in result_type.HEADERS]  # type: ignore[attr-defined]
+            self._header_names[result_type] = names
+        return names
+
+    async def _send_result(self, send: Send, result: Result) -> None:
+        status = result.STATUS
+        headers: list[tuple[bytes, bytes]] = []
+        for field, name in self._result_headers(type(result)):
+            value = getattr(result, field)
+            if value is not None:
+                headers.append((name, str(value).encode("latin-1")))
+        content = b""
+        if result.MEDIA_TYPE is not None:
+            body = result.body  # type: ignore[attr-defined]
+            content = body.data if isinstance(body, RawJson) else body.__pydantic_serializer__.to_json(body)
+            headers.append((b"content-type", result.MEDIA_TYPE.encode("latin-1")))
+        if status not in _NO_BODY_STATUSES:
+            headers.append((b"content-length", str(len(content)).encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _send_problem(self, send: Send, problem: Problem) -> None:
+        document: dict[str, Any] = {
+            "type": self._problem_prefix + problem.kind,
+            "title": problem.title,
+            "status": problem.status,
+            "detail": problem.detail,
+        }
+        if problem.errors is not None:
+            document["errors"] = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in problem.errors]
+        content = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in problem.headers.items()]
+        headers.append((b"content-type", _PROBLEM_JSON))
+        headers.append((b"content-length", str(len(content)).encode("latin-1")))
+        await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+def _values(params: list[Parameter], lookup: Callable[[str], str | None]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for p in params:
+        text = lookup(p.name)
+        if text is not None:
+            values[p.name] = coerce(text, p.json_type)
+    return values
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token

@@ -1,0 +1,70 @@
+"""Problems (RFC 9457) as plain data, and the refusals of the runtime itself.
+
+Nothing here knows HTTP machinery: the ASGI layer writes a `Problem` as
+`application/problem+json`; an implementation maps its own errors to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FieldIssue:
+    """One offending field: where it is, what is wrong, and the JSON Schema keyword."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An RFC 9457 problem: `kind` is the last part of its `type` URI."""
+
+    status: int
+    kind: str
+    title: str
+    detail: str
+    errors: tuple[FieldIssue, ...] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RequestRejected(Exception):
+    """A request the contract refuses before any implementation sees it."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
+def unauthorized(detail: str, *, challenge: str = "Bearer") -> RequestRejected:
+    return RequestRejected(
+        Problem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+    )
+
+
+def forbidden(detail: str) -> RequestRejected:
+    return RequestRejected(Problem(403, "forbidden", "Forbidden", detail))
+
+
+def malformed(detail: str) -> RequestRejected:
+    return RequestRejected(Problem(400, "malformed-body", "Malformed request body", detail))
+
+
+def unsupported_media_type(expected: str) -> RequestRejected:
+    return RequestRejected(
+        Problem(415, "unsupported-media-type", "Unsupported media type", f"This operation takes {expected}.")
+    )
+
+
+def validation_failed(issues: list[FieldIssue]) -> RequestRejected:
+    return RequestRejected(
+        Problem(
+            422,
+            "validation-error",
+            "Validation failed",
+            "The request does not match the API's schema.",
+            errors=tuple(issues),
+        )
+    )

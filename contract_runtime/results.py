@@ -1,0 +1,37 @@
+"""What an implementation returns: one generated dataclass per declared status.
+
+Each generated response class subclasses `Result` and states, as class
+variables, its status, its media type and which of its fields are headers, so
+the HTTP layer can write any of them without knowing the operation.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class RawJson(Generic[ModelT]):
+    """A body already serialized as `ModelT` (for example, bytes from the cache): sent as is."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"RawJson({self.data[:40]!r}...)"
+
+
+class Result:
+    """The base of every generated per-status response."""
+
+    __slots__ = ()
+
+    STATUS: ClassVar[int]
+    MEDIA_TYPE: ClassVar[str | None] = None
+    # (field name, header name) for every header the status declares.
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = ()

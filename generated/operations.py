@@ -1,0 +1,352 @@
+# Code generated from openapi.yaml by scripts/generate. DO NOT EDIT.
+
+"""The operations of catalog-api 1.0.0 as data for `contract_runtime`: paths,
+methods, parameters, bodies, security and declared statuses, plus the spec's
+own schemas for validating requests.
+"""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+from contract_runtime.operations import (
+    Contract,
+    Operation,
+    Parameter,
+    RequestBody,
+    SecurityRequirement,
+    SecurityScheme,
+)
+
+from . import models
+from .interfaces import auth, health, products, users
+
+_VALIDATION_ROOT = json.loads(
+    r"""{"$schema":"https://json-schema.org/draft/2020-12/schema","components":{"examples":{"Product":{"value":{"category":null,"created_at":"2026-11-26T09:30:00Z","description":null,"id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","name":"New Product","price":29.99,"sku":"SKU-001","stock":0,"updated_at":"2026-11-26T09:30:00Z"}},"TokenPair":{"value":{"access_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.access.signature","expires_in":900,"refresh_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.refresh.signature","token_type":"bearer"}},"User":{"value":{"created_at":"2026-11-26T09:30:00Z","email":"user@example.com","id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","is_active":true,"role":"user","updated_at":"2026-11-26T09:30:00Z","username":"user1"}}},"headers":{"ETag":{"description":"A strong validator of the representation; send it back in `If-None-Match`.","required":true,"schema":{"type":"string"}},"Location":{"description":"The URL of the created resource.","required":true,"schema":{"format":"uri-reference","type":"string"}},"NoStore":{"description":"Token responses are never cached.","required":true,"schema":{"const":"no-store","type":"string"}},"WwwAuthenticate":{"description":"The authentication scheme, `Bearer`.","required":true,"schema":{"type":"string"}},"XCache":{"description":"Whether the answer came from the cache (`HIT`) or was built from the database (`MISS`).","required":true,"schema":{"enum":["HIT","MISS"],"type":"string"}}},"parameters":{"IfNoneMatch":{"description":"An `ETag` from an earlier answer; when it is still current the answer is 304 with no body.","in":"header","name":"If-None-Match","schema":{"maxLength":1000,"type":"string"}},"Page":{"description":"Page number, from 1.","in":"query","name":"page","schema":{"default":1,"maximum":10000,"minimum":1,"type":"integer"}},"PageSize":{"description":"Items per page.","in":"query","name":"page_size","schema":{"default":10,"maximum":100,"minimum":1,"type":"integer"}},"ProductId":{"in":"path","name":"product_id","required":true,"schema":{"format":"uuid","type":"string"}},"UserId":{"in":"path","name":"user_id","required":true,"schema":{"format":"uuid","type":"string"}}},"responses":{"BadRequest":{"content":{"application/problem+json":{"example":{"detail":"The request body is not valid JSON.","status":400,"title":"Malformed request body","type":"urn:catalog-api:problem:malformed-body"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The body is not well-formed (for example, not valid JSON)."},"Conflict":{"content":{"application/problem+json":{"example":{"detail":"A product with this SKU already exists.","status":409,"title":"Conflict","type":"urn:catalog-api:problem:conflict"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request conflicts with the current state (a duplicate, or the last admin)."},"Forbidden":{"content":{"application/problem+json":{"example":{"detail":"This operation needs the admin scope.","status":403,"title":"Forbidden","type":"urn:catalog-api:problem:forbidden"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The caller may not do this."},"NotFound":{"content":{"application/problem+json":{"example":{"detail":"Product not found.","status":404,"title":"Not found","type":"urn:catalog-api:problem:not-found"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"No such resource (deleted resources are not found either)."},"NotModified":{"description":"The representation still has the `ETag` sent in `If-None-Match`.","headers":{"ETag":{"$ref":"#/components/headers/ETag"},"X-Cache":{"$ref":"#/components/headers/XCache"}}},"Unauthorized":{"content":{"application/problem+json":{"example":{"detail":"Could not validate credentials.","status":401,"title":"Unauthorized","type":"urn:catalog-api:problem:unauthorized"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"Missing, invalid or expired credentials.","headers":{"WWW-Authenticate":{"$ref":"#/components/headers/WwwAuthenticate"}}},"UnsupportedMediaType":{"content":{"application/problem+json":{"example":{"detail":"This operation takes application/json.","status":415,"title":"Unsupported media type","type":"urn:catalog-api:problem:unsupported-media-type"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The body's media type is not the one this operation takes."},"ValidationFailed":{"content":{"application/problem+json":{"example":{"detail":"The request does not match the API's schema.","errors":[{"loc":["body","price"],"msg":"0 is less than the minimum of 0.01","type":"minimum"}],"status":422,"title":"Validation failed","type":"urn:catalog-api:problem:validation-error"},"schema":{"$ref":"#/components/schemas/Problem"}}},"description":"The request does not match this document."}},"schemas":{"CheckStatus":{"enum":["ok","unavailable"],"type":"string"},"FieldError":{"properties":{"loc":{"description":"Where the error is, for example `[body, price]` or `[query, page]`.","items":{"type":["string","integer"]},"type":"array"},"msg":{"type":"string"},"type":{"type":"string"}},"required":["loc","msg","type"],"type":"object"},"Liveness":{"properties":{"status":{"const":"ok","type":"string"}},"required":["status"],"type":"object"},"LoginForm":{"additionalProperties":false,"description":"An OAuth2 password grant request.","properties":{"client_id":{"maxLength":255,"type":"string"},"client_secret":{"maxLength":255,"type":"string"},"grant_type":{"enum":["password"],"type":"string"},"password":{"maxLength":128,"minLength":1,"type":"string"},"scope":{"description":"Ignored; scopes follow the account's role.","maxLength":1000,"type":"string"},"username":{"description":"A username or an email.","maxLength":254,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"}},"required":["username","password"],"type":"object"},"LoginJson":{"additionalProperties":false,"properties":{"password":{"maxLength":128,"minLength":1,"type":"string"},"username":{"description":"A username or an email.","maxLength":254,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"}},"required":["username","password"],"type":"object"},"Problem":{"description":"An RFC 9457 problem detail.","properties":{"detail":{"type":"string"},"errors":{"description":"The offending fields, for validation errors.","items":{"$ref":"#/components/schemas/FieldError"},"type":"array"},"status":{"maximum":599,"minimum":400,"type":"integer"},"title":{"type":"string"},"type":{"format":"uri-reference","type":"string"}},"required":["type","title","status","detail"],"type":"object"},"Product":{"properties":{"category":{"type":["string","null"]},"created_at":{"format":"date-time","type":"string"},"description":{"type":["string","null"]},"id":{"format":"uuid","type":"string"},"name":{"type":"string"},"price":{"description":"Exact to the cent (stored as integer cents; always two decimal places or fewer).","maximum":99999999.99,"minimum":0.01,"type":"number"},"sku":{"type":"string"},"stock":{"minimum":0,"type":"integer"},"updated_at":{"format":"date-time","type":"string"}},"required":["id","name","description","price","stock","category","sku","created_at","updated_at"],"type":"object"},"ProductCreate":{"additionalProperties":false,"properties":{"category":{"maxLength":100,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"},"description":{"description":"Tabs and newlines are allowed; other control characters are not.","maxLength":2000,"pattern":"^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$","type":"string"},"name":{"maxLength":200,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"},"price":{"maximum":99999999.99,"minimum":0.01,"multipleOf":0.01,"type":"number"},"sku":{"maxLength":64,"minLength":1,"pattern":"^[A-Za-z0-9_.-]+$","type":"string"},"stock":{"default":0,"maximum":2147483647,"minimum":0,"type":"integer"}},"required":["name","price","sku"],"type":"object"},"ProductPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/Product"},"type":"array"},"page":{"minimum":1,"type":"integer"},"page_size":{"minimum":1,"type":"integer"},"pages":{"minimum":0,"type":"integer"},"total":{"minimum":0,"type":"integer"}},"required":["items","total","page","page_size","pages"],"type":"object"},"ProductSortField":{"default":"created_at","enum":["name","price","created_at","stock"],"type":"string"},"ProductUpdate":{"additionalProperties":false,"description":"A partial update; at least one field.","minProperties":1,"properties":{"category":{"maxLength":100,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"},"description":{"description":"Tabs and newlines are allowed; other control characters are not.","maxLength":2000,"pattern":"^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$","type":"string"},"name":{"maxLength":200,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"},"price":{"maximum":99999999.99,"minimum":0.01,"multipleOf":0.01,"type":"number"},"sku":{"maxLength":64,"minLength":1,"pattern":"^[A-Za-z0-9_.-]+$","type":"string"},"stock":{"maximum":2147483647,"minimum":0,"type":"integer"}},"type":"object"},"Readiness":{"properties":{"checks":{"properties":{"cache":{"$ref":"#/components/schemas/CheckStatus"},"database":{"$ref":"#/components/schemas/CheckStatus"}},"required":["database","cache"],"type":"object"},"status":{"$ref":"#/components/schemas/CheckStatus"}},"required":["status","checks"],"type":"object"},"RefreshRequest":{"additionalProperties":false,"properties":{"refresh_token":{"maxLength":4096,"minLength":1,"type":"string"}},"required":["refresh_token"],"type":"object"},"Role":{"enum":["admin","user"],"type":"string"},"RoleUpdate":{"additionalProperties":false,"properties":{"role":{"$ref":"#/components/schemas/Role"}},"required":["role"],"type":"object"},"SortOrder":{"default":"desc","enum":["asc","desc"],"type":"string"},"TokenPair":{"properties":{"access_token":{"type":"string"},"expires_in":{"description":"Seconds until the access token expires.","minimum":1,"type":"integer"},"refresh_token":{"type":"string"},"token_type":{"const":"bearer","type":"string"}},"required":["access_token","refresh_token","token_type","expires_in"],"type":"object"},"User":{"properties":{"created_at":{"format":"date-time","type":"string"},"email":{"maxLength":254,"type":"string"},"id":{"format":"uuid","type":"string"},"is_active":{"type":"boolean"},"role":{"$ref":"#/components/schemas/Role"},"updated_at":{"format":"date-time","type":"string"},"username":{"type":"string"}},"required":["id","email","username","role","is_active","created_at","updated_at"],"type":"object"},"UserPage":{"properties":{"items":{"items":{"$ref":"#/components/schemas/User"},"type":"array"},"page":{"minimum":1,"type":"integer"},"page_size":{"minimum":1,"type":"integer"},"pages":{"minimum":0,"type":"integer"},"total":{"minimum":0,"type":"integer"}},"required":["items","total","page","page_size","pages"],"type":"object"},"UserRegister":{"additionalProperties":false,"properties":{"email":{"format":"email","maxLength":254,"type":"string"},"password":{"description":"Any Unicode, 8 to 128 characters.","maxLength":128,"minLength":8,"type":"string"},"username":{"maxLength":32,"minLength":3,"pattern":"^[A-Za-z0-9_.-]+$","type":"string"}},"required":["email","username","password"],"type":"object"},"UserUpdate":{"additionalProperties":false,"dependentRequired":{"current_password":["password"]},"description":"A partial update; at least one field. `current_password` only goes with `password`.","minProperties":1,"properties":{"current_password":{"description":"Required when a user changes its own password (403 when missing or wrong).","maxLength":128,"minLength":1,"type":"string"},"email":{"format":"email","maxLength":254,"type":"string"},"is_active":{"description":"Admins only.","type":"boolean"},"password":{"description":"Any Unicode, 8 to 128 characters.","maxLength":128,"minLength":8,"type":"string"},"username":{"maxLength":32,"minLength":3,"pattern":"^[A-Za-z0-9_.-]+$","type":"string"}},"type":"object"}},"securitySchemes":{"OAuth2":{"description":"OAuth2 password flow; send the access token as `Authorization: Bearer <token>`.","flows":{"password":{"refreshUrl":"/api/v1/auth/refresh","scopes":{"admin":"Manage products and all users."},"tokenUrl":"/api/v1/auth/login"}},"type":"oauth2"}}},"x-operations":{"createProduct":{"body":{"$ref":"#/components/schemas/ProductCreate"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"deleteProduct":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{"product_id":{"format":"uuid","type":"string"}},"required":["product_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"deleteUser":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{"user_id":{"format":"uuid","type":"string"}},"required":["user_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"getCurrentUser":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"getLiveness":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"getProduct":{"body":null,"parameters":{"properties":{"header":{"properties":{"If-None-Match":{"maxLength":1000,"type":"string"}},"required":[],"type":"object"},"path":{"properties":{"product_id":{"format":"uuid","type":"string"}},"required":["product_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"getReadiness":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"getUser":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{"user_id":{"format":"uuid","type":"string"}},"required":["user_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"listProducts":{"body":null,"parameters":{"properties":{"header":{"properties":{"If-None-Match":{"maxLength":1000,"type":"string"}},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{"category":{"maxLength":100,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"},"in_stock_only":{"default":false,"type":"boolean"},"max_price":{"maximum":99999999.99,"minimum":0,"type":"number"},"min_price":{"maximum":99999999.99,"minimum":0,"type":"number"},"name":{"maxLength":200,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"},"page":{"default":1,"maximum":10000,"minimum":1,"type":"integer"},"page_size":{"default":10,"maximum":100,"minimum":1,"type":"integer"},"sort_by":{"$ref":"#/components/schemas/ProductSortField"},"sort_order":{"$ref":"#/components/schemas/SortOrder"}},"required":[],"type":"object"}},"type":"object"}},"listUsers":{"body":null,"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{"page":{"default":1,"maximum":10000,"minimum":1,"type":"integer"},"page_size":{"default":10,"maximum":100,"minimum":1,"type":"integer"}},"required":[],"type":"object"}},"type":"object"}},"loginForm":{"body":{"$ref":"#/components/schemas/LoginForm"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"loginJson":{"body":{"$ref":"#/components/schemas/LoginJson"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"refreshTokens":{"body":{"$ref":"#/components/schemas/RefreshRequest"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"registerUser":{"body":{"$ref":"#/components/schemas/UserRegister"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"searchProducts":{"body":null,"parameters":{"properties":{"header":{"properties":{"If-None-Match":{"maxLength":1000,"type":"string"}},"required":[],"type":"object"},"path":{"properties":{},"required":[],"type":"object"},"query":{"properties":{"page":{"default":1,"maximum":10000,"minimum":1,"type":"integer"},"page_size":{"default":10,"maximum":100,"minimum":1,"type":"integer"},"q":{"maxLength":100,"minLength":1,"pattern":"^[^\\x00-\\x1F]*$","type":"string"}},"required":["q"],"type":"object"}},"type":"object"}},"updateProduct":{"body":{"$ref":"#/components/schemas/ProductUpdate"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{"product_id":{"format":"uuid","type":"string"}},"required":["product_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"updateUser":{"body":{"$ref":"#/components/schemas/UserUpdate"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{"user_id":{"format":"uuid","type":"string"}},"required":["user_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}},"updateUserRole":{"body":{"$ref":"#/components/schemas/RoleUpdate"},"parameters":{"properties":{"header":{"properties":{},"required":[],"type":"object"},"path":{"properties":{"user_id":{"format":"uuid","type":"string"}},"required":["user_id"],"type":"object"},"query":{"properties":{},"required":[],"type":"object"}},"type":"object"}}}}"""
+)
+
+CONTRACT = Contract(
+    title="catalog-api",
+    version="1.0.0",
+    operations=(
+        Operation(
+            operation_id="registerUser",
+            tag="auth",
+            interface=auth.AuthApi,
+            method="POST",
+            path="/api/v1/auth/register",
+            function_name="register_user",
+            parameters=(),
+            query_type=None,
+            body=RequestBody("application/json", models.UserRegister),
+            security=(),
+            statuses=frozenset({201, 400, 409, 415, 422}),
+        ),
+        Operation(
+            operation_id="loginForm",
+            tag="auth",
+            interface=auth.AuthApi,
+            method="POST",
+            path="/api/v1/auth/login",
+            function_name="login_form",
+            parameters=(),
+            query_type=None,
+            body=RequestBody("application/x-www-form-urlencoded", models.LoginForm),
+            security=(),
+            statuses=frozenset({200, 400, 401, 415, 422}),
+        ),
+        Operation(
+            operation_id="loginJson",
+            tag="auth",
+            interface=auth.AuthApi,
+            method="POST",
+            path="/api/v1/auth/login/json",
+            function_name="login_json",
+            parameters=(),
+            query_type=None,
+            body=RequestBody("application/json", models.LoginJson),
+            security=(),
+            statuses=frozenset({200, 400, 401, 415, 422}),
+        ),
+        Operation(
+            operation_id="refreshTokens",
+            tag="auth",
+            interface=auth.AuthApi,
+            method="POST",
+            path="/api/v1/auth/refresh",
+            function_name="refresh_tokens",
+            parameters=(),
+            query_type=None,
+            body=RequestBody("application/json", models.RefreshRequest),
+            security=(),
+            statuses=frozenset({200, 400, 401, 415, 422}),
+        ),
+        Operation(
+            operation_id="getCurrentUser",
+            tag="auth",
+            interface=auth.AuthApi,
+            method="GET",
+            path="/api/v1/auth/me",
+            function_name="get_current_user",
+            parameters=(),
+            query_type=None,
+            body=None,
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": (),
+                    }
+                ),
+            ),
+            statuses=frozenset({200, 401}),
+        ),
+        Operation(
+            operation_id="listProducts",
+            tag="products",
+            interface=products.ProductsApi,
+            method="GET",
+            path="/api/v1/products",
+            function_name="list_products",
+            parameters=(
+                Parameter("page", "query", "page", "integer", int),
+                Parameter("page_size", "query", "page_size", "integer", int),
+                Parameter("name", "query", "name", "string", str),
+                Parameter("category", "query", "category", "string", str),
+                Parameter("min_price", "query", "min_price", "number", float),
+                Parameter("max_price", "query", "max_price", "number", float),
+                Parameter("in_stock_only", "query", "in_stock_only", "boolean", bool),
+                Parameter(
+                    "sort_by", "query", "sort_by", "string", models.ProductSortField
+                ),
+                Parameter(
+                    "sort_order", "query", "sort_order", "string", models.SortOrder
+                ),
+                Parameter("If-None-Match", "header", "if_none_match", "string", str),
+            ),
+            query_type=products.ListProductsQuery,
+            body=None,
+            security=(),
+            statuses=frozenset({200, 304, 422}),
+        ),
+        Operation(
+            operation_id="createProduct",
+            tag="products",
+            interface=products.ProductsApi,
+            method="POST",
+            path="/api/v1/products",
+            function_name="create_product",
+            parameters=(),
+            query_type=None,
+            body=RequestBody("application/json", models.ProductCreate),
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": ("admin",),
+                    }
+                ),
+            ),
+            statuses=frozenset({201, 400, 401, 403, 409, 415, 422}),
+        ),
+        Operation(
+            operation_id="searchProducts",
+            tag="products",
+            interface=products.ProductsApi,
+            method="GET",
+            path="/api/v1/products/search",
+            function_name="search_products",
+            parameters=(
+                Parameter("q", "query", "q", "string", str),
+                Parameter("page", "query", "page", "integer", int),
+                Parameter("page_size", "query", "page_size", "integer", int),
+                Parameter("If-None-Match", "header", "if_none_match", "string", str),
+            ),
+            query_type=products.SearchProductsQuery,
+            body=None,
+            security=(),
+            statuses=frozenset({200, 304, 422}),
+        ),
+        Operation(
+            operation_id="getProduct",
+            tag="products",
+            interface=products.ProductsApi,
+            method="GET",
+            path="/api/v1/products/{product_id}",
+            function_name="get_product",
+            parameters=(
+                Parameter("product_id", "path", "product_id", "string", UUID),
+                Parameter("If-None-Match", "header", "if_none_match", "string", str),
+            ),
+            query_type=None,
+            body=None,
+            security=(),
+            statuses=frozenset({200, 304, 404, 422}),
+        ),
+        Operation(
+            operation_id="updateProduct",
+            tag="products",
+            interface=products.ProductsApi,
+            method="PUT",
+            path="/api/v1/products/{product_id}",
+            function_name="update_product",
+            parameters=(Parameter("product_id", "path", "product_id", "string", UUID),),
+            query_type=None,
+            body=RequestBody("application/json", models.ProductUpdate),
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": ("admin",),
+                    }
+                ),
+            ),
+            statuses=frozenset({200, 400, 401, 403, 404, 409, 415, 422}),
+        ),
+        Operation(
+            operation_id="deleteProduct",
+            tag="products",
+            interface=products.ProductsApi,
+            method="DELETE",
+            path="/api/v1/products/{product_id}",
+            function_name="delete_product",
+            parameters=(Parameter("product_id", "path", "product_id", "string", UUID),),
+            query_type=None,
+            body=None,
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": ("admin",),
+                    }
+                ),
+            ),
+            statuses=frozenset({204, 401, 403, 404, 422}),
+        ),
+        Operation(
+            operation_id="listUsers",
+            tag="users",
+            interface=users.UsersApi,
+            method="GET",
+            path="/api/v1/users",
+            function_name="list_users",
+            parameters=(
+                Parameter("page", "query", "page", "integer", int),
+                Parameter("page_size", "query", "page_size", "integer", int),
+            ),
+            query_type=users.ListUsersQuery,
+            body=None,
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": ("admin",),
+                    }
+                ),
+            ),
+            statuses=frozenset({200, 401, 403, 422}),
+        ),
+        Operation(
+            operation_id="getUser",
+            tag="users",
+            interface=users.UsersApi,
+            method="GET",
+            path="/api/v1/users/{user_id}",
+            function_name="get_user",
+            parameters=(Parameter("user_id", "path", "user_id", "string", UUID),),
+            query_type=None,
+            body=None,
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": (),
+                    }
+                ),
+            ),
+            statuses=frozenset({200, 401, 404, 422}),
+        ),
+        Operation(
+            operation_id="updateUser",
+            tag="users",
+            interface=users.UsersApi,
+            method="PUT",
+            path="/api/v1/users/{user_id}",
+            function_name="update_user",
+            parameters=(Parameter("user_id", "path", "user_id", "string", UUID),),
+            query_type=None,
+            body=RequestBody("application/json", models.UserUpdate),
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": (),
+                    }
+                ),
+            ),
+            statuses=frozenset({200, 400, 401, 403, 404, 409, 415, 422}),
+        ),
+        Operation(
+            operation_id="deleteUser",
+            tag="users",
+            interface=users.UsersApi,
+            method="DELETE",
+            path="/api/v1/users/{user_id}",
+            function_name="delete_user",
+            parameters=(Parameter("user_id", "path", "user_id", "string", UUID),),
+            query_type=None,
+            body=None,
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": ("admin",),
+                    }
+                ),
+            ),
+            statuses=frozenset({204, 401, 403, 404, 409, 422}),
+        ),
+        Operation(
+            operation_id="updateUserRole",
+            tag="users",
+            interface=users.UsersApi,
+            method="PUT",
+            path="/api/v1/users/{user_id}/role",
+            function_name="update_user_role",
+            parameters=(Parameter("user_id", "path", "user_id", "string", UUID),),
+            query_type=None,
+            body=RequestBody("application/json", models.RoleUpdate),
+            security=(
+                SecurityRequirement(
+                    {
+                        "OAuth2": ("admin",),
+                    }
+                ),
+            ),
+            statuses=frozenset({200, 400, 401, 403, 404, 409, 415, 422}),
+        ),
+        Operation(
+            operation_id="getLiveness",
+            tag="health",
+            interface=health.HealthApi,
+            method="GET",
+            path="/health",
+            function_name="get_liveness",
+            parameters=(),
+            query_type=None,
+            body=None,
+            security=(),
+            statuses=frozenset({200}),
+        ),
+        Operation(
+            operation_id="getReadiness",
+            tag="health",
+            interface=health.HealthApi,
+            method="GET",
+            path="/health/ready",
+            function_name="get_readiness",
+            parameters=(),
+            query_type=None,
+            body=None,
+            security=(),
+            statuses=frozenset({200, 503}),
+        ),
+    ),
+    security_schemes={
+        "OAuth2": SecurityScheme("OAuth2", "oauth2", None),
+    },
+    validation_root=_VALIDATION_ROOT,
+)

@@ -1,0 +1,1 @@
+"""The HTTP edge: problem+json for domain errors, and the documentation routes."""

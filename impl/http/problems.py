@@ -1,0 +1,68 @@
+"""The one mapping from errors to problem+json (RFC 9457).
+
+Requests the contract refuses are answered by `contract_runtime` itself; this
+maps what the implementation raises (`map_error`, for the contract router) and
+what the framework raises on the documentation routes (`install_framework_handlers`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from contract_runtime.problems import Problem
+
+from ..db.database import UniqueViolation
+from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
+
+logger = logging.getLogger(__name__)
+PROBLEM_TYPE_PREFIX = "urn:catalog-api:problem:"
+PROBLEM_JSON = "application/problem+json"
+
+_DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
+    NotFound: (404, "not-found", "Not found"),
+    Conflict: (409, "conflict", "Conflict"),
+    Forbidden: (403, "forbidden", "Forbidden"),
+    Unauthenticated: (401, "unauthorized", "Unauthorized"),
+}
+
+
+def map_error(exc: Exception) -> Problem | None:
+    """The problem an implementation's error stands for; None for a bug (answered 500)."""
+    if isinstance(exc, DomainError):
+        for kind, (status, slug, title) in _DOMAIN.items():
+            if isinstance(exc, kind):
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+                return Problem(status, slug, title, exc.detail, headers=headers)
+        return None
+    if isinstance(exc, UniqueViolation):
+        return Problem(409, "conflict", "Conflict", "A resource with these unique values already exists.")
+    return None
+
+
+def _response(problem: Problem) -> JSONResponse:
+    body = {
+        "type": PROBLEM_TYPE_PREFIX + problem.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return _response(Problem(exc.status_code, "http-error", "Error", str(exc.detail), headers=dict(exc.headers or {})))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", exc_info=exc)
+    return _response(Problem(500, "internal-error", "Internal server error", "The server failed to answer."))
+
+
+def install_framework_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
