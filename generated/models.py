@@ -166,6 +166,7 @@ class Product(BaseModel):
             description='Exact to the cent (stored as integer cents; always two decimal places or fewer).',
             ge=0.01,
             le=99999999.99,
+            multiple_of=0.01,
         ),
     ]
     stock: Annotated[int, Field(ge=0)]

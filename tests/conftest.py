@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from impl.app import create_app
 from impl.db.migrate import upgrade
 from impl.settings import Settings
+from tests.spec_responses import check_async_response
 
 ADMIN = {"email": "admin@example.com", "username": "admin", "password": "AdminPass123"}
 TEST_SECRET = "test-only-secret-" + "x" * 40
@@ -115,7 +116,12 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    """A client of the app whose every answer is checked against openapi.yaml."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        event_hooks={"response": [check_async_response]},
+    )
 
 
 @pytest.fixture
