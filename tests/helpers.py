@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from contract_runtime.operations import Operation
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -24,3 +26,24 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
         assert isinstance(body[field], str)
         assert body[field]
     return body
+
+
+def make_operation(
+    operation_id: str, function_name: str, method: str, path: str, interface: type, **extra: Any
+) -> Operation:
+    """An operation of a small test contract: no parameters, body or security unless given."""
+    values: dict[str, Any] = {
+        "operation_id": operation_id,
+        "tag": "things",
+        "interface": interface,
+        "method": method,
+        "path": path,
+        "function_name": function_name,
+        "parameters": (),
+        "query_type": None,
+        "body": None,
+        "security": (),
+        "statuses": frozenset({200}),
+    }
+    values.update(extra)
+    return Operation(**values)

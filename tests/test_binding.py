@@ -14,6 +14,7 @@ import yaml
 from contract_runtime.binding import MissingImplementation, UnsupportedSecurity, bind
 from contract_runtime.operations import Contract, Operation, SecurityRequirement, SecurityScheme
 from contract_runtime.principal import Principal
+from tests.helpers import make_operation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,21 +26,7 @@ class ThingsApi(Protocol):
 
 
 def operation(operation_id: str, function_name: str, method: str, **extra: Any) -> Operation:
-    values: dict[str, Any] = {
-        "operation_id": operation_id,
-        "tag": "things",
-        "interface": ThingsApi,
-        "method": method,
-        "path": "/things",
-        "function_name": function_name,
-        "parameters": (),
-        "query_type": None,
-        "body": None,
-        "security": (),
-        "statuses": frozenset({200}),
-    }
-    values.update(extra)
-    return Operation(**values)
+    return make_operation(operation_id, function_name, method, "/things", ThingsApi, **extra)
 
 
 CONTRACT = Contract(

@@ -23,6 +23,7 @@ from contract_runtime.operations import (
 from contract_runtime.principal import Principal
 from contract_runtime.problems import Problem
 from contract_runtime.results import RawJson, Result
+from tests.helpers import make_operation
 
 pytestmark = pytest.mark.anyio
 
@@ -115,24 +116,11 @@ ROOT: dict[str, Any] = {
 }
 
 
+FUNCTIONS = {"readNote": "read_note", "writeNote": "write_note", "dropNote": "drop_note", "who": "who"}
+
+
 def op(operation_id: str, method: str, path: str, **extra: Any) -> Operation:
-    values: dict[str, Any] = {
-        "operation_id": operation_id,
-        "tag": "notes",
-        "interface": NotesApi,
-        "method": method,
-        "path": path,
-        "function_name": {"readNote": "read_note", "writeNote": "write_note", "dropNote": "drop_note"}.get(
-            operation_id, "who"
-        ),
-        "parameters": (),
-        "query_type": None,
-        "body": None,
-        "security": (),
-        "statuses": frozenset({200}),
-    }
-    values.update(extra)
-    return Operation(**values)
+    return make_operation(operation_id, FUNCTIONS[operation_id], method, path, NotesApi, tag="notes", **extra)
 
 
 CONTRACT = Contract(

@@ -16,6 +16,7 @@ from databases import Database
 from sqlalchemy import ColumnElement, func, or_, select, update
 
 from .folding import fold
+from .records import columns_for, record_of
 from .tables import products
 
 LIVE = products.c.deleted_at.is_(None)
@@ -58,31 +59,11 @@ class Selection:
     order_by: tuple[Any, ...]
 
 
-_COLUMNS = (
-    products.c.id,
-    products.c.name,
-    products.c.description,
-    products.c.price_cents,
-    products.c.stock,
-    products.c.category,
-    products.c.sku,
-    products.c.created_at,
-    products.c.updated_at,
-)
+_COLUMNS = columns_for(products, ProductRecord)
 
 
 def _record(row: Any) -> ProductRecord:
-    return ProductRecord(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        price_cents=row["price_cents"],
-        stock=row["stock"],
-        category=row["category"],
-        sku=row["sku"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return record_of(ProductRecord, row)
 
 
 def escape_like(text: str) -> str:

@@ -12,6 +12,7 @@ from databases import Database
 from sqlalchemy import func, or_, select, update
 
 from .folding import fold
+from .records import columns_for, record_of
 from .tables import users
 
 LIVE = users.c.deleted_at.is_(None)
@@ -30,31 +31,11 @@ class UserRecord:
     updated_at: datetime
 
 
-_COLUMNS = (
-    users.c.id,
-    users.c.email,
-    users.c.username,
-    users.c.password_hash,
-    users.c.role,
-    users.c.is_active,
-    users.c.token_version,
-    users.c.created_at,
-    users.c.updated_at,
-)
+_COLUMNS = columns_for(users, UserRecord)
 
 
 def _record(row: Any) -> UserRecord:
-    return UserRecord(
-        id=row["id"],
-        email=row["email"],
-        username=row["username"],
-        password_hash=row["password_hash"],
-        role=row["role"],
-        is_active=bool(row["is_active"]),
-        token_version=int(row["token_version"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return record_of(UserRecord, row)
 
 
 async def insert(db: Database, *, values: Mapping[str, Any]) -> UserRecord:
