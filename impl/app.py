@@ -33,7 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     db = Db(settings.resolved_database_url())
     cache = cache_from_url(settings.redis_url, prefix=settings.cache_prefix)
-    hasher = PasswordHasher(rounds=settings.bcrypt_rounds, concurrency=settings.password_hash_concurrency)
+    hasher = PasswordHasher(
+        rounds=settings.bcrypt_rounds,
+        concurrency=settings.password_hash_concurrency,
+        max_wait_seconds=settings.password_hash_max_wait_seconds,
+    )
     codec = TokenCodec(
         secret=settings.resolved_secret(),
         access_ttl=timedelta(minutes=settings.access_token_minutes),

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=7, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=30)
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None

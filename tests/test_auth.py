@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -456,3 +457,20 @@ async def test_building_a_second_app_on_the_same_database_does_not_create_a_seco
     assert after["total"] == before["total"]
     assert [u["username"] for u in after["items"]] == [ADMIN["username"]]
     assert (await admin_client.get(USERS)).json()["total"] == 1
+
+
+async def test_a_login_that_cannot_get_a_hashing_slot_soon_is_503_with_retry_after(settings: Settings) -> None:
+    # Real cost (about 0.2 s a hash here), one slot, and a 50 ms wait: concurrent logins cannot all get in.
+    slow = settings.model_copy(
+        update={"bcrypt_rounds": 12, "password_hash_concurrency": 1, "password_hash_max_wait_seconds": 0.05}
+    )
+    application = create_app(slow)
+    async with application.router.lifespan_context(application), client_for(application) as c:
+        form = {"username": ADMIN["username"], "password": ADMIN["password"]}
+        answers = await asyncio.gather(*(c.post("/api/v1/auth/login", data=form) for _ in range(3)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses[0] == 200
+    assert 503 in statuses
+    busy = next(a for a in answers if a.status_code == 503)
+    assert_problem(busy, 503)
+    assert busy.headers["retry-after"] == "1"

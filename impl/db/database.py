@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any, TypeAlias
 
+import aiosqlite
 import asyncpg
 from databases import Database
+from databases.backends.sqlite import SQLitePool
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -34,14 +36,49 @@ def _is_unique_violation(exc: BaseException) -> bool:
 POSTGRES_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 
+class ReusingSQLitePool(SQLitePool):
+    """Keeps idle SQLite connections for the next query instead of closing them.
+
+    `databases` opens a new aiosqlite connection (a new thread) for every query
+    outside a transaction; that start-up dominated a request that reads one row.
+    A connection goes back to the idle list only when no transaction is open on it.
+    """
+
+    MAX_IDLE = 8
+
+    def __init__(self, pool: SQLitePool) -> None:
+        self._database = pool._database
+        self._memref = pool._memref
+        self._options = pool._options
+        self._idle: list[aiosqlite.Connection] = []
+
+    async def acquire(self) -> aiosqlite.Connection:
+        if self._idle:
+            return self._idle.pop()
+        return await super().acquire()
+
+    async def release(self, connection: aiosqlite.Connection) -> None:
+        if len(self._idle) < self.MAX_IDLE and not connection.in_transaction:
+            self._idle.append(connection)
+        else:
+            await super().release(connection)
+
+    async def close(self) -> None:
+        while self._idle:
+            await super().release(self._idle.pop())
+
+
 class Db:
     """One database; `write()` opens a transaction, serialized when SQLite allows one writer."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self._sqlite_pool: ReusingSQLitePool | None = None
         if self.is_sqlite:
             self.database = Database(url, factory=FoldingConnection)
+            backend: Any = self.database._backend
+            self._sqlite_pool = backend._pool = ReusingSQLitePool(backend._pool)
         else:
             self.database = Database(url, server_settings=POSTGRES_SERVER_SETTINGS)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
@@ -54,6 +91,8 @@ class Db:
 
     async def disconnect(self) -> None:
         await self.database.disconnect()
+        if self._sqlite_pool is not None:
+            await self._sqlite_pool.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Database]:

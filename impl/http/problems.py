@@ -17,6 +17,7 @@ from contract_runtime.problems import Problem
 
 from ..db.database import UniqueViolation
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
+from ..security.passwords import HasherBusy
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE_PREFIX = "urn:catalog-api:problem:"
@@ -40,6 +41,14 @@ def map_error(exc: Exception) -> Problem | None:
         return None
     if isinstance(exc, UniqueViolation):
         return Problem(409, "conflict", "Conflict", "A resource with these unique values already exists.")
+    if isinstance(exc, HasherBusy):
+        return Problem(
+            503,
+            "service-busy",
+            "Service busy",
+            "Too many password checks at once; try again shortly.",
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
     return None
 
 

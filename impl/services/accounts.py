@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from contract_runtime.principal import Principal
 from generated.models import Role, User
 
 from ..db.users import UserRecord
 
 ADMIN_SCOPES = frozenset({"admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPrincipal(Principal):
+    """A principal with the account row read to authenticate it (this request only)."""
+
+    account: UserRecord | None = None
 
 
 def to_user(record: UserRecord) -> User:

@@ -24,7 +24,7 @@ from ..db.users import UserRecord
 from ..errors import Conflict, Unauthenticated
 from ..security.passwords import PasswordHasher
 from ..security.tokens import TokenCodec
-from .accounts import scopes_for, to_user
+from .accounts import AccountPrincipal, scopes_for, to_user
 
 BAD_CREDENTIALS = "Incorrect username or password."
 BAD_REFRESH = "The refresh token is invalid, expired or already used."
@@ -50,7 +50,7 @@ class AccessTokenAuthenticator:
         record = await user_rows.get_live(self._db.database, user_id=user_id)
         if record is None or not record.is_active or record.token_version != claims.version:
             return None
-        return Principal(subject=str(record.id), scopes=scopes_for(record.role))
+        return AccountPrincipal(subject=str(record.id), scopes=scopes_for(record.role), account=record)
 
 
 class AuthService:
@@ -114,6 +114,9 @@ class AuthService:
         return RefreshTokens200Response(body=pair)
 
     async def get_current_user(self, *, principal: Principal) -> GetCurrentUser200Response:
+        # The authenticator has just read this account (and checked it is live, active and current).
+        if isinstance(principal, AccountPrincipal) and principal.account is not None:
+            return GetCurrentUser200Response(body=to_user(principal.account))
         record = await user_rows.get_live(self._db.database, user_id=UUID(principal.subject))
         if record is None:
             raise Unauthenticated("Could not validate credentials.")
