@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -23,7 +25,7 @@ from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
-from .services.product_cache import ProductCache
+from .services.product_cache import ProductCache, local_layer
 from .services.products import ProductService
 from .services.users import UserService
 from .settings import Settings
@@ -43,9 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
+    local = None
+    if cache.shared and settings.cache_local_ttl_ms > 0:
+        local = local_layer(ttl_seconds=settings.cache_local_ttl_ms / 1000, max_bytes=settings.cache_local_max_bytes)
+    product_cache = ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds, local=local)
     implementations = Implementations(
         auth=AuthService(db, hasher, codec),
-        products=ProductService(db, ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds)),
+        products=ProductService(db, product_cache),
         users=UserService(db, hasher),
         health=HealthService(db, cache.ping),
     )
@@ -58,9 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.connect()
         await check_schema(db, head_revision())
         await ensure_admin(db, hasher, settings)
+        invalidations = asyncio.create_task(product_cache.follow_invalidations())
         try:
             yield
         finally:
+            invalidations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await invalidations
             await db.disconnect()
             await cache.close()
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -163,3 +167,54 @@ async def user_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         c.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         c.user = user  # type: ignore[attr-defined]
         yield c
+
+
+# Servers of the test's own, never the machine's shared ones, for tests that stop or share them.
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI_REQUIRE_SERVERS") == "1":  # CI has it: a missing binary is a failure there
+            pytest.fail("redis-server is not installed, and CI_REQUIRE_SERVERS=1")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        yield process, f"redis://127.0.0.1:{port}/0"
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)
+            process.kill()
+        process.wait()

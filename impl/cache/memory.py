@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 class MemoryCache:
@@ -43,6 +43,16 @@ class MemoryCache:
 
     async def ping(self) -> bool:
         return True
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        return None  # one process: nobody else to tell
+
+    async def listen(self, channel: str, on_message: Callable[[bytes], None], on_state: Callable[[bool], None]) -> None:
+        return None
 
     async def close(self) -> None:
         self._entries.clear()

@@ -10,9 +10,10 @@ retried first when Redis answers again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -25,6 +26,7 @@ T = TypeVar("T")
 SOCKET_TIMEOUT = 0.2
 DEADLINE = 0.3
 COOL_DOWN = 2.0
+RESUBSCRIBE_AFTER = 0.5
 
 
 class RedisCache:
@@ -86,6 +88,38 @@ class RedisCache:
             self._pending_increments.add(key)
             return False
         return True
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        await self._call("PUBLISH", self._redis.publish(self._prefix + channel, message))
+
+    async def listen(self, channel: str, on_message: Callable[[bytes], None], on_state: Callable[[bool], None]) -> None:
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await asyncio.wait_for(pubsub.subscribe(self._prefix + channel), timeout=DEADLINE)
+                while True:
+                    # Short polls: the connection's socket timeout must never fire on a quiet channel.
+                    message = await pubsub.get_message(timeout=SOCKET_TIMEOUT / 2)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        on_state(True)
+                    elif message["type"] == "message" and isinstance(message["data"], bytes):
+                        on_message(message["data"])
+            except asyncio.CancelledError:
+                on_state(False)
+                raise
+            except Exception as exc:
+                on_state(False)
+                logger.warning("redis subscription to %s lost (%s: %s)", channel, type(exc).__name__, exc)
+                await asyncio.sleep(RESUBSCRIBE_AFTER)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), timeout=DEADLINE)  # type: ignore[no-untyped-call]
 
     async def ping(self) -> bool:
         self._skip_until = 0.0  # readiness always asks Redis itself

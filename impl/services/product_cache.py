@@ -6,6 +6,11 @@ bumped after every committed write. An entry of an older generation is a miss,
 so lists and searches are invalidated in O(1) without scanning keys, and a
 reader that raced a writer can only store its result under the old generation.
 
+With a shared cache (Redis), a `LocalLayer` in each process answers repeated
+reads without a round trip; a write clears it in its own process at once and
+in every other through the invalidation channel, and an entry never outlives
+the layer's bound (100 ms by default) in any case.
+
 A hit is the stored body and its ETag, sent as they are. Concurrent misses on
 one key in this process share one rebuild, but only within one generation: a
 request that starts after a write has committed reads the new generation and
@@ -17,14 +22,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 from uuid import UUID
 
 from ..cache import Cache
+from ..cache.local import LocalLayer
 
 GENERATION_KEY = "products:generation"
+INVALIDATION_CHANNEL = "products:changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +67,31 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return etag in {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
 
 
+def local_layer(*, ttl_seconds: float, max_bytes: int) -> LocalLayer[Cached]:
+    return LocalLayer(ttl_seconds=ttl_seconds, max_bytes=max_bytes, size=lambda cached: len(cached.body) + 200)
+
+
 class ProductCache:
-    def __init__(self, cache: Cache, *, ttl_seconds: int) -> None:
+    def __init__(self, cache: Cache, *, ttl_seconds: int, local: LocalLayer[Cached] | None = None) -> None:
         self._cache = cache
         self._ttl = ttl_seconds
+        self._local = local
         self._inflight: dict[tuple[str, bytes], asyncio.Future[Cached]] = {}
 
     async def fetch(self, key: str, build: Callable[[], Awaitable[bytes]]) -> Cached:
         """The cached body of `key`, or the one `build` serializes (once) from the database."""
+        local = self._local
+        if local is None:
+            return await self._fetch_shared(key, build)
+        cached = local.get(key)
+        if cached is not None:
+            return cached
+        started_at, epoch = time.monotonic(), local.epoch
+        cached = await self._fetch_shared(key, build)
+        local.put(key, Cached(body=cached.body, etag=cached.etag, hit=True), started_at=started_at, epoch=epoch)
+        return cached
+
+    async def _fetch_shared(self, key: str, build: Callable[[], Awaitable[bytes]]) -> Cached:
         generation, entry = await self._cache.get_many([GENERATION_KEY, key])
         generation = generation or b"0"
         cached = self._decode(entry, generation)
@@ -110,6 +135,17 @@ class ProductCache:
         return Cached(body=parts[2], etag=etag, hit=True)
 
     async def product_changed(self, product_id: UUID) -> None:
-        """After a committed write: the detail entry goes, every list and search moves on."""
+        """After a committed write: the detail entry goes, every list and search moves on, everywhere."""
+        if self._local is not None:
+            self._local.clear()
         await self._cache.delete(detail_key(product_id))
         await self._cache.increment(GENERATION_KEY)
+        if self._local is not None:
+            await self._cache.publish(INVALIDATION_CHANNEL, str(product_id).encode())
+
+    async def follow_invalidations(self) -> None:
+        """Until cancelled: clear the local layer on every other process's write; off while the channel is lost."""
+        local = self._local
+        if local is None:
+            return
+        await self._cache.listen(INVALIDATION_CHANNEL, lambda _: local.clear(), local.set_enabled)

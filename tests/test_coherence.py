@@ -1,0 +1,200 @@
+"""Several processes sharing one Redis behave as one: a write is seen everywhere within the stated bound.
+
+Each process keeps a local layer in front of Redis. A write clears it in its own
+process at once and in the others through Redis pub/sub; an entry never outlives
+CACHE_LOCAL_TTL_MS (100 ms) after the read that fetched it started; a lost
+channel drops the layer whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import anyio
+import httpx
+import pytest
+
+from impl.cache import RedisCache
+from impl.services.product_cache import ProductCache, detail_key, local_layer
+from impl.settings import Settings
+from tests.conftest import ADMIN, free_port
+
+pytestmark = pytest.mark.anyio
+
+BOUND_SECONDS = 0.1  # CACHE_LOCAL_TTL_MS, the bound the README states
+NEVER_HANGS = 10  # a hang guard, not a speed assertion
+
+
+def start_server(settings: Settings, redis_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(workdir),
+        "DATABASE_URL": settings.resolved_database_url(),
+        "REDIS_URL": redis_url,
+        "CACHE_PREFIX": settings.cache_prefix,
+        "SECRET_KEY": "coherence-test-secret-" + "x" * 40,
+        "BCRYPT_ROUNDS": "4",
+        "ADMIN_EMAIL": ADMIN["email"],
+        "ADMIN_USERNAME": ADMIN["username"],
+        "ADMIN_PASSWORD": ADMIN["password"],
+    }
+    command = [sys.executable, "-m", "uvicorn", "impl.app:create_app", "--factory", "--port", str(port)]
+    command += ["--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, cwd=Path(__file__).resolve().parent.parent)
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def two_servers(
+    settings: Settings, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    _, redis_url = redis_server
+    servers = [start_server(settings, redis_url, tmp_path / name) for name in ("a", "b")]
+    try:
+        deadline = time.monotonic() + 30
+        for process, url in servers:
+            while True:
+                assert process.poll() is None, "a server exited"
+                try:
+                    if httpx.get(f"{url}/health/ready", timeout=1).json()["checks"]["cache"] == "ok":
+                        break
+                except (httpx.HTTPError, ValueError, KeyError):
+                    pass
+                assert time.monotonic() < deadline, "a server did not start"
+                time.sleep(0.1)
+        yield servers[0][1], servers[1][1]
+    finally:
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            process.wait(timeout=10)
+
+
+async def fresh_within_bound(
+    read: Callable[[], Awaitable[httpx.Response]], is_fresh: Callable[[httpx.Response], bool], since: float
+) -> None:
+    """Read until the answer is fresh; a stale answer is allowed only for a read started within the bound."""
+    with anyio.fail_after(NEVER_HANGS):
+        while True:
+            started = time.monotonic()
+            response = await read()
+            assert response.status_code == 200, response.text
+            if is_fresh(response):
+                return
+            assert started - since < BOUND_SECONDS, f"stale {started - since:.3f} s after the write"
+
+
+async def test_a_write_through_one_process_is_seen_by_the_other_within_the_bound(
+    two_servers: tuple[str, str],
+) -> None:
+    a_url, b_url = two_servers
+    async with httpx.AsyncClient(base_url=a_url) as a, httpx.AsyncClient(base_url=b_url) as b:
+        credentials = {"username": ADMIN["username"], "password": ADMIN["password"]}
+        login = await a.post("/api/v1/auth/login/json", json=credentials)
+        a.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        kettle = {"name": "Kettle", "price": 30, "sku": "K-1", "category": "Tea"}
+        created = await a.post("/api/v1/products", json=kettle)
+        product_id = created.json()["id"]
+        reads = {
+            "detail": f"/api/v1/products/{product_id}",
+            "list": "/api/v1/products?category=Tea",
+            "search": "/api/v1/products/search?q=kettle",
+        }
+        for round_number in range(3):
+            for path in reads.values():  # warm B's local layer: the second read is a local hit
+                await b.get(path)
+                assert (await b.get(path)).headers["x-cache"] == "HIT"
+            price = 31 + round_number
+            updated = await a.put(f"/api/v1/products/{product_id}", json={"price": price})
+            assert updated.status_code == 200
+            written = time.monotonic()
+
+            def shows_price(response: httpx.Response, price: float = price) -> bool:
+                body: Any = response.json()
+                items = body.get("items", [body])
+                return bool(items) and items[0]["price"] == price
+
+            for path in reads.values():
+
+                async def read(path: str = path) -> httpx.Response:
+                    return await b.get(path)
+
+                await fresh_within_bound(read, shows_price, written)
+
+
+@pytest.fixture
+async def shared_caches(redis_server: tuple[subprocess.Popen[bytes], str]) -> AsyncIterator[list[ProductCache]]:
+    """Two product caches on one Redis, as two processes have; local entries kept for a minute,
+    so only the invalidation channel can clear them."""
+    _, url = redis_server
+    prefix = f"coherence:{uuid4().hex}:"
+    redis_caches = [RedisCache(url, prefix=prefix) for _ in range(2)]
+    layers = [local_layer(ttl_seconds=60, max_bytes=1 << 20) for _ in range(2)]
+    caches = [ProductCache(c, ttl_seconds=60, local=layer) for c, layer in zip(redis_caches, layers, strict=True)]
+    followers = [asyncio.create_task(cache.follow_invalidations()) for cache in caches]
+    await until(lambda: all(layer.enabled for layer in layers))
+    try:
+        yield caches
+    finally:
+        for follower in followers:
+            follower.cancel()
+        await asyncio.gather(*followers, return_exceptions=True)
+        for redis_cache in redis_caches:
+            await redis_cache.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(NEVER_HANGS):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def until_fetched(cache: ProductCache, key: str, body: bytes) -> None:
+    """Fetch `key` (rebuilding it as `body`) until that is what the cache answers."""
+    with anyio.fail_after(NEVER_HANGS):
+        while True:
+            if (await cache.fetch(key, build(body))).body == body:
+                return
+            await asyncio.sleep(0.01)
+
+
+def build(body: bytes) -> Callable[[], Awaitable[bytes]]:
+    async def rebuild() -> bytes:
+        return body
+
+    return rebuild
+
+
+async def test_a_write_in_one_process_clears_the_other_processes_local_layer(shared_caches: list[ProductCache]) -> None:
+    writer, reader = shared_caches
+    product_id = uuid4()
+    key = detail_key(product_id)
+    assert (await reader.fetch(key, build(b'"v1"'))).body == b'"v1"'
+    assert (await reader.fetch(key, build(b'"never"'))).body == b'"v1"'  # a local hit
+    await writer.product_changed(product_id)
+    await until_fetched(reader, key, b'"v2"')
+
+
+async def test_a_lost_channel_drops_the_local_layer_whole(
+    shared_caches: list[ProductCache], redis_server: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    _, reader = shared_caches
+    key = detail_key(uuid4())
+    await reader.fetch(key, build(b'"v1"'))
+    process, _ = redis_server
+    process.kill()
+    process.wait()
+    # Redis is gone: only a local copy could still answer v1, and it must be dropped.
+    await until_fetched(reader, key, b'"from the database"')
