@@ -23,6 +23,7 @@ from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
+from .services.account_cache import AccountCache
 from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
 from .services.product_cache import ProductCache, local_layer
@@ -49,13 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if cache.shared and settings.cache_local_ttl_ms > 0:
         local = local_layer(ttl_seconds=settings.cache_local_ttl_ms / 1000, max_bytes=settings.cache_local_max_bytes)
     product_cache = ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds, local=local)
+    # One process by design without Redis: accounts may then be kept in memory (see AccountCache).
+    accounts = AccountCache(enabled=not cache.shared)
     implementations = Implementations(
         auth=AuthService(db, hasher, codec),
         products=ProductService(db, product_cache),
-        users=UserService(db, hasher),
+        users=UserService(db, hasher, accounts),
         health=HealthService(db, cache.ping),
     )
-    authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec)}
+    authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec, accounts)}
     # Refuses to build an app that leaves an operation of the spec unimplemented.
     operations = bind(CONTRACT, implementations, authenticators)
 

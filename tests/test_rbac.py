@@ -466,3 +466,23 @@ async def test_every_kind_of_error_is_a_problem_document(
     assert validation["type"] == "urn:catalog-api:problem:validation-error"
     assert isinstance(validation["errors"], list)
     assert all({"loc", "msg", "type"} <= error.keys() for error in validation["errors"])
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("PUT", "/role", {"role": "admin"}),
+        ("PUT", "", {"password": "BrandNewPass123"}),
+        ("PUT", "", {"is_active": False}),
+        ("DELETE", "", None),
+    ],
+)
+async def test_a_token_in_use_is_refused_on_the_very_next_request_after_its_user_changes(
+    admin_client: httpx.AsyncClient, user_client: httpx.AsyncClient, method: str, suffix: str, body: Any
+) -> None:
+    user_id = user_client.user["id"]  # type: ignore[attr-defined]
+    for _ in range(3):  # in use: whatever remembers accounts between requests has it now
+        assert (await user_client.get("/api/v1/auth/me")).status_code == 200
+    changed = await admin_client.request(method, f"/api/v1/users/{user_id}{suffix}", json=body)
+    assert changed.status_code in (200, 204), changed.text
+    assert (await user_client.get("/api/v1/auth/me")).status_code == 401

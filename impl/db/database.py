@@ -37,31 +37,40 @@ POSTGRES_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 
 class ReusingSQLitePool(SQLitePool):
-    """Keeps idle SQLite connections for the next query instead of closing them.
+    """A bounded pool of SQLite connections, kept open between queries.
 
     `databases` opens a new aiosqlite connection (a new thread) for every query
     outside a transaction; that start-up dominated a request that reads one row.
-    A connection goes back to the idle list only when no transaction is open on it.
+    Here at most `size` connections exist; a query waits for a free one, and a
+    connection goes back to the pool only when no transaction is open on it.
     """
 
-    MAX_IDLE = 8
-
-    def __init__(self, pool: SQLitePool) -> None:
+    def __init__(self, pool: SQLitePool, *, size: int = 8) -> None:
         self._database = pool._database
         self._memref = pool._memref
         self._options = pool._options
         self._idle: list[aiosqlite.Connection] = []
+        self._slots = asyncio.Semaphore(size)
 
     async def acquire(self) -> aiosqlite.Connection:
-        if self._idle:
-            return self._idle.pop()
-        return await super().acquire()
+        await self._slots.acquire()
+        try:
+            if self._idle:
+                return self._idle.pop()
+            connection: aiosqlite.Connection = await super().acquire()
+            return connection
+        except BaseException:
+            self._slots.release()
+            raise
 
     async def release(self, connection: aiosqlite.Connection) -> None:
-        if len(self._idle) < self.MAX_IDLE and not connection.in_transaction:
-            self._idle.append(connection)
-        else:
-            await super().release(connection)
+        try:
+            if connection.in_transaction:
+                await super().release(connection)
+            else:
+                self._idle.append(connection)
+        finally:
+            self._slots.release()
 
     async def close(self) -> None:
         while self._idle:

@@ -24,6 +24,7 @@ from ..db.users import UserRecord
 from ..errors import Conflict, Unauthenticated
 from ..security.passwords import PasswordHasher
 from ..security.tokens import TokenCodec
+from .account_cache import AccountCache
 from .accounts import AccountPrincipal, scopes_for, to_user
 
 BAD_CREDENTIALS = "Incorrect username or password."
@@ -35,9 +36,10 @@ USERNAME_TAKEN = "An account with this username already exists."
 class AccessTokenAuthenticator:
     """Access token -> principal, with scopes from the user's role now, not at login."""
 
-    def __init__(self, db: Db, codec: TokenCodec) -> None:
+    def __init__(self, db: Db, codec: TokenCodec, accounts: AccountCache) -> None:
         self._db = db
         self._codec = codec
+        self._accounts = accounts
 
     async def authenticate(self, token: str) -> Principal | None:
         claims = self._codec.decode(token, expected="access")
@@ -47,7 +49,12 @@ class AccessTokenAuthenticator:
             user_id = UUID(claims.subject)
         except ValueError:
             return None
-        record = await user_rows.get_live(self._db.database, user_id=user_id)
+        record = self._accounts.get(user_id)
+        if record is None:
+            epoch = self._accounts.epoch
+            record = await user_rows.get_live(self._db.database, user_id=user_id)
+            if record is not None:
+                self._accounts.put(record, epoch=epoch)
         if record is None or not record.is_active or record.token_version != claims.version:
             return None
         return AccountPrincipal(subject=str(record.id), scopes=scopes_for(record.role), account=record)

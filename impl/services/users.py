@@ -22,6 +22,7 @@ from ..db.database import Db, Session
 from ..db.users import UserRecord
 from ..errors import Conflict, Forbidden, NotFound
 from ..security.passwords import PasswordHasher
+from .account_cache import AccountCache
 from .accounts import to_user
 from .pagination import offset_of, page_count
 
@@ -45,9 +46,10 @@ def is_active_admin(record: UserRecord) -> bool:
 class UserService:
     """Implements `generated.interfaces.users.UsersApi`."""
 
-    def __init__(self, db: Db, hasher: PasswordHasher) -> None:
+    def __init__(self, db: Db, hasher: PasswordHasher, accounts: AccountCache) -> None:
         self._db = db
         self._hasher = hasher
+        self._accounts = accounts  # every committed change below invalidates it before answering
 
     async def list_users(self, *, principal: Principal, query: ListUsersQuery) -> ListUsers200Response:
         db = self._db.database
@@ -104,6 +106,7 @@ class UserService:
             if body.is_active is False and is_active_admin(row):
                 await self._ensure_other_admin(db, user_id)
             updated = await user_rows.update_live(db, user_id=user_id, values=changes, end_tokens=ends_tokens)
+        self._accounts.invalidate()
         if updated is None:  # unreachable while the row is locked; kept so a change of locking cannot 500
             raise NotFound(USER_NOT_FOUND)
         return UpdateUser200Response(body=to_user(updated))
@@ -117,6 +120,7 @@ class UserService:
             await user_rows.update_live(
                 db, user_id=user_id, values={"deleted_at": now, "updated_at": now}, end_tokens=True
             )
+        self._accounts.invalidate()
         return DeleteUser204Response()
 
     async def update_user_role(
@@ -130,6 +134,7 @@ class UserService:
                 await self._ensure_other_admin(db, user_id)
             values = {"role": body.role.value, "updated_at": datetime.now(UTC)}
             updated = await user_rows.update_live(db, user_id=user_id, values=values, end_tokens=True)
+        self._accounts.invalidate()
         if updated is None:  # unreachable while the row is locked; kept so a change of locking cannot 500
             raise NotFound(USER_NOT_FOUND)
         return UpdateUserRole200Response(body=to_user(updated))
