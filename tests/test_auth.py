@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import jwt
 import pytest
@@ -474,3 +475,18 @@ async def test_a_login_that_cannot_get_a_hashing_slot_soon_is_503_with_retry_aft
     busy = next(a for a in answers if a.status_code == 503)
     assert_problem(busy, 503)
     assert busy.headers["retry-after"] == "1"
+
+
+@pytest.mark.parametrize("exp", [10**20, "9999999999", 9999999999.5, True])
+async def test_a_token_with_an_odd_exp_is_401(client: httpx.AsyncClient, exp: Any) -> None:
+    user = await register(client, "alice", "AlicePass123")
+    assert_unauthorized(await client.get(ME, headers=bearer(forge(TEST_SECRET, sub=user["id"], exp=exp))))
+
+
+async def test_a_remembered_token_still_expires(client: httpx.AsyncClient) -> None:
+    user = await register(client, "alice", "AlicePass123")
+    # exp is whole seconds: 2 s ahead leaves at least 1 s for the first request.
+    token = forge(TEST_SECRET, sub=user["id"], exp=datetime.now(UTC) + timedelta(seconds=2))
+    assert await me_status(client, token) == 200  # verified once, then remembered
+    await anyio.sleep(2.1)
+    assert await me_status(client, token) == 401

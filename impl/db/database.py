@@ -15,6 +15,7 @@ from databases.backends.sqlite import SQLitePool
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from . import compiled
 from .folding import FoldingConnection
 
 # What a transaction hands its statements; the query modules take it as `db`.
@@ -90,6 +91,7 @@ class Db:
             self._sqlite_pool = backend._pool = ReusingSQLitePool(backend._pool)
         else:
             self.database = Database(url, server_settings=POSTGRES_SERVER_SETTINGS)
+            compiled.install(self.database._backend)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     async def connect(self) -> None:

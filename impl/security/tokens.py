@@ -24,10 +24,16 @@ class TokenClaims:
 
 
 class TokenCodec:
-    def __init__(self, *, secret: str, access_ttl: timedelta, refresh_ttl: timedelta) -> None:
+    def __init__(
+        self, *, secret: str, access_ttl: timedelta, refresh_ttl: timedelta, remembered: int = 4096
+    ) -> None:
         self._secret = secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        # Verified tokens by their exact text: a token is re-sent on every request, and
+        # checking its signature again gives the same answer; only expiry moves.
+        self._verified: dict[tuple[str, TokenType], TokenClaims] = {}
+        self._remembered = remembered
 
     def issue(
         self, *, subject: str, token_type: TokenType, version: int, family: str | None = None
@@ -55,7 +61,21 @@ class TokenCodec:
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
 
     def decode(self, token: str, *, expected: TokenType) -> TokenClaims | None:
-        """The claims of a valid token of the expected type, or None."""
+        """The claims of a valid, unexpired token of the expected type, or None."""
+        claims = self._verified.get((token, expected))
+        if claims is not None:
+            if claims.expires_at > datetime.now(UTC):
+                return claims
+            del self._verified[(token, expected)]
+            return None
+        claims = self._verify(token, expected=expected)
+        if claims is not None:
+            if len(self._verified) >= self._remembered:
+                self._verified.clear()
+            self._verified[(token, expected)] = claims
+        return claims
+
+    def _verify(self, token: str, *, expected: TokenType) -> TokenClaims | None:
         try:
             payload = jwt.decode(
                 token,
@@ -69,9 +89,16 @@ class TokenCodec:
             return None
         version = payload.get("ver")
         family = payload.get("fam")
+        expires = payload["exp"]
         if not isinstance(version, int) or not isinstance(payload["sub"], str):
             return None
+        if not isinstance(expires, int) or isinstance(expires, bool):  # PyJWT also takes "123" and 1.5
+            return None
         if expected == "refresh" and not isinstance(family, str):
+            return None
+        try:
+            expires_at = datetime.fromtimestamp(expires, UTC)
+        except (OverflowError, ValueError, OSError):  # e.g. exp=10**20: past any date Python knows
             return None
         return TokenClaims(
             subject=payload["sub"],
@@ -79,5 +106,5 @@ class TokenCodec:
             jti=str(payload["jti"]),
             version=version,
             family=family if isinstance(family, str) else None,
-            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            expires_at=expires_at,
         )
