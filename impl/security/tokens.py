@@ -24,9 +24,7 @@ class TokenClaims:
 
 
 class TokenCodec:
-    def __init__(
-        self, *, secret: str, access_ttl: timedelta, refresh_ttl: timedelta, remembered: int = 4096
-    ) -> None:
+    def __init__(self, *, secret: str, access_ttl: timedelta, refresh_ttl: timedelta, remembered: int = 4096) -> None:
         self._secret = secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
