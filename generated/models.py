@@ -228,7 +228,18 @@ class ProductUpdate(BaseModel):
 
 class ProductPage(BaseModel):
     items: List[Product]
-    total: Annotated[int, Field(ge=0)]
+    total: Annotated[
+        int,
+        Field(
+            description='The number of matches, counted up to 10,000.', ge=0, le=10000
+        ),
+    ]
+    total_exact: Annotated[
+        bool,
+        Field(
+            description='False when there are more than 10,000 matches and `total` stops at 10,000.'
+        ),
+    ]
     page: Annotated[int, Field(ge=1)]
     page_size: Annotated[int, Field(ge=1)]
     pages: Annotated[int, Field(ge=0)]

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+import impl.services.products as product_service
 from tests.conftest import ADMIN, login
 from tests.helpers import assert_problem
 
@@ -22,7 +23,7 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 PRODUCT_FIELDS = {"id", "name", "description", "price", "stock", "category", "sku", "created_at", "updated_at"}
-PAGE_FIELDS = {"items", "total", "page", "page_size", "pages"}
+PAGE_FIELDS = {"items", "total", "total_exact", "page", "page_size", "pages"}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -495,7 +496,7 @@ async def test_delete_unknown_product_is_404(admin_client: httpx.AsyncClient) ->
 async def test_empty_catalog_is_an_empty_first_page(client: httpx.AsyncClient) -> None:
     page = await get_page(client)
 
-    assert page == {"items": [], "total": 0, "page": 1, "page_size": 10, "pages": 0}
+    assert page == {"items": [], "total": 0, "total_exact": True, "page": 1, "page_size": 10, "pages": 0}
 
 
 async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
@@ -515,7 +516,7 @@ async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
     assert names(first) == [f"Item {n:02d}" for n in range(10)]
     assert third["page"] == 3
     assert names(third) == [f"Item {n:02d}" for n in range(20, 25)]
-    assert past == {"items": [], "total": 25, "page": 4, "page_size": 10, "pages": 3}
+    assert past == {"items": [], "total": 25, "total_exact": True, "page": 4, "page_size": 10, "pages": 3}
 
 
 async def test_pages_cover_every_product_exactly_once(admin_client: httpx.AsyncClient) -> None:
@@ -549,7 +550,7 @@ async def test_extreme_valid_pagination_values_are_accepted(admin_client: httpx.
     largest = await get_page(admin_client, page=10000, page_size=100)
     smallest = await get_page(admin_client, page=1, page_size=1)
 
-    assert largest == {"items": [], "total": 1, "page": 10000, "page_size": 100, "pages": 1}
+    assert largest == {"items": [], "total": 1, "total_exact": True, "page": 10000, "page_size": 100, "pages": 1}
     assert len(smallest["items"]) == 1
     assert smallest["pages"] == 1
 
@@ -634,7 +635,7 @@ async def test_min_price_above_max_price_is_an_empty_page(admin_client: httpx.As
 
     page = await get_page(admin_client, min_price=5, max_price=1)
 
-    assert page == {"items": [], "total": 0, "page": 1, "page_size": 10, "pages": 0}
+    assert page == {"items": [], "total": 0, "total_exact": True, "page": 1, "page_size": 10, "pages": 0}
 
 
 async def test_price_bounds_at_the_limits_are_accepted(admin_client: httpx.AsyncClient) -> None:
@@ -921,13 +922,13 @@ async def test_search_paginates(admin_client: httpx.AsyncClient) -> None:
     }
     assert names(first) == [f"Match {n:02d}" for n in range(5)]
     assert names(last) == ["Match 10", "Match 11"]
-    assert past == {"items": [], "total": 12, "page": 4, "page_size": 5, "pages": 3}
+    assert past == {"items": [], "total": 12, "total_exact": True, "page": 4, "page_size": 5, "pages": 3}
 
 
 async def test_search_with_no_match_is_an_empty_page(client: httpx.AsyncClient) -> None:
     page = await get_page(client, SEARCH, q="anything")
 
-    assert page == {"items": [], "total": 0, "page": 1, "page_size": 10, "pages": 0}
+    assert page == {"items": [], "total": 0, "total_exact": True, "page": 1, "page_size": 10, "pages": 0}
 
 
 async def test_search_accepts_a_hundred_characters(client: httpx.AsyncClient) -> None:
@@ -1330,3 +1331,17 @@ async def test_sort_by_name_folds_case_of_non_ascii_letters(admin_client: httpx.
     page = await get_page(admin_client, sort_by="name", sort_order="asc")
 
     assert names(page) == ["Eagle", "éclair", "Émile"]
+
+
+async def test_matches_past_the_count_cap_report_a_capped_total(
+    admin_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(product_service, "TOTAL_CAP", 3)  # the real cap, 10,000, works the same way
+    for n in range(5):
+        await create(admin_client, f"CAP-{n}", name=f"Capped {n}")
+    for path, params in ((PRODUCTS, {}), (SEARCH, {"q": "capped"})):
+        page = await get_page(admin_client, path, page_size=2, **params)
+        assert (page["total"], page["total_exact"], page["pages"]) == (3, False, 2)
+        assert len(page["items"]) == 2
+    last = await get_page(admin_client, page=3, page_size=2)
+    assert len(last["items"]) == 1  # pages past the counted ones still answer

@@ -126,9 +126,10 @@ async def soft_delete(db: Database, *, product_id: UUID, at: datetime) -> bool:
     return await db.fetch_one(query.returning(products.c.id)) is not None
 
 
-async def count(db: Database, *, selection: Selection) -> int:
-    query = select(func.count()).select_from(products).where(LIVE, *selection.clauses)
-    return int(await db.fetch_val(query) or 0)
+async def count(db: Database, *, selection: Selection, cap: int) -> int:
+    """The number of matches, counting no further than `cap + 1` (so a broad match stops early)."""
+    matches = select(products.c.id).where(LIVE, *selection.clauses).limit(cap + 1).subquery()
+    return int(await db.fetch_val(select(func.count()).select_from(matches)) or 0)
 
 
 async def page(db: Database, *, selection: Selection, limit: int, offset: int) -> list[ProductRecord]:

@@ -42,6 +42,8 @@ from .pagination import offset_of, page_count
 from .product_cache import Cached, ProductCache, detail_key, etag_matches, query_key
 
 PRODUCT_NOT_FOUND = "Product not found."
+# Matches are counted up to here (the spec's ProductPage.total maximum): past it a count costs a scan.
+TOTAL_CAP = 10_000
 SKU_TAKEN = "A product with this SKU already exists."
 
 Ok = TypeVar("Ok")
@@ -145,12 +147,14 @@ class ProductService:
 
     async def _page(self, selection: Selection, page: int, page_size: int) -> bytes:
         db = self._db.database
-        total = await product_rows.count(db, selection=selection)
+        counted = await product_rows.count(db, selection=selection, cap=TOTAL_CAP)
+        total = min(counted, TOTAL_CAP)
         records = await product_rows.page(db, selection=selection, limit=page_size, offset=offset_of(page, page_size))
         return serialized(
             ProductPage.model_construct(
                 items=[to_product(r) for r in records],
                 total=total,
+                total_exact=counted <= TOTAL_CAP,
                 page=page,
                 page_size=page_size,
                 pages=page_count(total, page_size),
