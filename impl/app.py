@@ -35,7 +35,9 @@ from .settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     db = Db(settings.resolved_database_url())
-    cache = cache_from_url(settings.redis_url, prefix=settings.cache_prefix)
+    cache = cache_from_url(
+        settings.redis_url, prefix=settings.cache_prefix, memory_max_bytes=settings.cache_memory_max_bytes
+    )
     hasher = PasswordHasher(
         rounds=settings.bcrypt_rounds,
         concurrency=settings.password_hash_concurrency,

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # With Redis: each process keeps answers this long at most (0: off); the staleness bound across processes.
     cache_local_ttl_ms: int = Field(default=100, ge=0, le=1000)
     cache_local_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # Without Redis: the in-process cache's size, keys and bodies counted.
+    cache_memory_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=7, ge=1)

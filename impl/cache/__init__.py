@@ -13,8 +13,8 @@ from .redis import RedisCache
 __all__ = ["Cache", "MemoryCache", "RedisCache", "cache_from_url"]
 
 
-def cache_from_url(url: str | None, *, prefix: str) -> Cache:
-    """Redis when REDIS_URL is set, in-process (single process only) otherwise."""
+def cache_from_url(url: str | None, *, prefix: str, memory_max_bytes: int) -> Cache:
+    """Redis when REDIS_URL is set, in-process (single process only, at most `memory_max_bytes`) otherwise."""
     if url:
         return RedisCache(url, prefix=prefix)
-    return MemoryCache(prefix=prefix)
+    return MemoryCache(prefix=prefix, max_bytes=memory_max_bytes)

@@ -1,4 +1,4 @@
-"""In-process cache: a bounded LRU with expiry. Coherent within one process only."""
+"""In-process cache: an LRU with expiry, bounded in entries and in bytes. Coherent within one process only."""
 
 from __future__ import annotations
 
@@ -8,10 +8,21 @@ from collections.abc import Callable, Sequence
 
 
 class MemoryCache:
-    def __init__(self, *, prefix: str, max_entries: int = 10_000) -> None:
+    def __init__(self, *, prefix: str, max_entries: int = 10_000, max_bytes: int = 32 * 1024 * 1024) -> None:
         self._prefix = prefix
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def _drop(self, full_key: str) -> None:
+        entry = self._entries.pop(full_key, None)
+        if entry is not None:
+            self._bytes -= len(full_key) + len(entry[1])
 
     def _read(self, key: str) -> bytes | None:
         entry = self._entries.get(self._prefix + key)
@@ -19,7 +30,7 @@ class MemoryCache:
             return None
         expires_at, value = entry
         if expires_at < time.monotonic():
-            del self._entries[self._prefix + key]
+            self._drop(self._prefix + key)
             return None
         self._entries.move_to_end(self._prefix + key)
         return value
@@ -27,18 +38,23 @@ class MemoryCache:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         return [self._read(key) for key in keys]
 
+    def _store(self, key: str, value: bytes, expires_at: float) -> None:
+        full_key = self._prefix + key
+        self._drop(full_key)
+        self._entries[full_key] = (expires_at, value)
+        self._bytes += len(full_key) + len(value)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            self._drop(next(iter(self._entries)))
+
     async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None:
-        self._entries[self._prefix + key] = (time.monotonic() + ttl_seconds, value)
-        self._entries.move_to_end(self._prefix + key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        self._store(key, value, time.monotonic() + ttl_seconds)
 
     async def delete(self, key: str) -> None:
-        self._entries.pop(self._prefix + key, None)
+        self._drop(self._prefix + key)
 
     async def increment(self, key: str) -> bool:
         current = self._read(key)
-        self._entries[self._prefix + key] = (float("inf"), str(int(current or b"0") + 1).encode())
+        self._store(key, str(int(current or b"0") + 1).encode(), float("inf"))
         return True
 
     async def ping(self) -> bool:
@@ -56,3 +72,4 @@ class MemoryCache:
 
     async def close(self) -> None:
         self._entries.clear()
+        self._bytes = 0
