@@ -98,7 +98,21 @@ Index("ix_products_live_created_at", products.c.created_at, products.c.id, **_li
 Index("ix_products_live_price", products.c.price_cents, products.c.id, **_live("products"))
 Index("ix_products_live_stock", products.c.stock, products.c.id, **_live("products"))
 Index("ix_products_live_name", func.lower(products.c.name), products.c.id, **_live("products"))
-Index("ix_products_live_category", products.c.category, **_live("products"))
+# A category page in the default order (newest first) or by price walks one index, no sort.
+Index(
+    "ix_products_live_category_created_at",
+    products.c.category,
+    products.c.created_at,
+    products.c.id,
+    **_live("products"),
+)
+Index(
+    "ix_products_live_category_price",
+    products.c.category,
+    products.c.price_cents,
+    products.c.id,
+    **_live("products"),
+)
 
 refresh_tokens = Table(
     "refresh_tokens",
