@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await invalidations
             await db.disconnect()
             await cache.close()
+            hasher.close()
 
     app = FastAPI(
         title=CONTRACT.title,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -442,6 +444,19 @@ async def test_bcrypt_sha256_with_12_rounds_is_the_default(tmp_path: Path, monke
     parameters = dict(item.split("=", 1) for item in password_hash.split("$")[2].split(","))
     assert parameters["r"] == "12"
     assert parameters["t"] == "2b"
+    hasher.close()
+
+
+async def test_hashing_threads_run_at_the_lowest_cpu_priority() -> None:
+    hasher = PasswordHasher(rounds=4, concurrency=1)
+
+    def own_niceness(_: str) -> str:
+        return str(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    try:
+        assert await hasher._run(own_niceness, "") == "19"
+    finally:
+        hasher.close()
 
 
 async def test_building_a_second_app_on_the_same_database_does_not_create_a_second_admin(

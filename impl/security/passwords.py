@@ -2,16 +2,32 @@
 
 Hashing is slow on purpose and runs in a bounded number of slots. A caller that
 cannot get a slot within `max_wait_seconds` gets `HasherBusy` at once instead of
-queueing behind a flood of logins.
+queueing behind a flood of logins. The hashing threads run at the lowest CPU
+priority (nice 19): on a core shared with the event loop, a flood of logins
+slows the logins, not every other request.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from passlib.context import CryptContext
+
+T = TypeVar("T")
+LOWEST_PRIORITY = 19
+
+
+def _lower_priority() -> None:
+    # Linux applies a nice value per thread (the thread id names it); elsewhere this is a no-op.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
 
 
 class HasherBusy(Exception):
@@ -30,6 +46,13 @@ class PasswordHasher:
         self._slots = asyncio.Semaphore(concurrency)
         self._max_wait = max_wait_seconds
         self._dummy_hash: str | None = None
+        self._threads = ThreadPoolExecutor(concurrency, "password-hash", initializer=_lower_priority)
+
+    async def _run(self, function: Callable[..., T], *args: str) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -44,11 +67,11 @@ class PasswordHasher:
 
     async def hash(self, password: str) -> str:
         async with self._slot():
-            return await asyncio.to_thread(self._context.hash, password)
+            return await self._run(self._context.hash, password)
 
     async def verify(self, password: str, password_hash: str) -> bool:
         async with self._slot():
-            return await asyncio.to_thread(self._context.verify, password, password_hash)
+            return await self._run(self._context.verify, password, password_hash)
 
     async def verify_nothing(self, password: str) -> None:
         """Spend the time a real verification takes, for an account that does not exist."""
