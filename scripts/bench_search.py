@@ -1,6 +1,6 @@
 """Do the pg_trgm indexes serve product search? A benchmark on a throwaway PostgreSQL database.
 
-    scripts/bench [--rows N] [--runs N] [--seed N] [--explain] [--server URL]
+    scripts/bench search [--rows N] [--runs N] [--seed N] [--explain] [--server URL]
 
 Creates `catalog_bench_<random>` on the server, runs the app's migrations, loads N generated
 products (a few percent soft-deleted), VACUUM ANALYZE, then for a handful of search terms times
@@ -480,7 +480,9 @@ def print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench search", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
     parser.add_argument("--rows", type=int, default=100_000, help="products to load (default 100000)")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per statement (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="data generator seed (default 1)")
