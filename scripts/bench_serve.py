@@ -14,9 +14,11 @@ cache) and `postgres` (a throwaway database on --postgres-url, dropped at the en
 3. checks through HTTP that the loaded rows read back correctly (a product, a list page, a search);
 4. drives each scenario with wrk (-t1, pinned to core 1; cached and static scenarios after --warmup
    seconds of the same load) and lua scripts that randomize paths and count statuses and X-Cache:
-   hello, cached_detail, cached_list, uncached_list (random category, page 1-50), uncached_search
-   (random 3-5 letters of a product name), auth_me, reads_under_logins (cached_detail while 8 logins
-   run at once; 429/503 answers to logins are refused logins, not errors), create_product.
+   hello, cached_detail, cached_list, uncached_list (random category, page 1-50 and a cache-busting
+   minimum price below every price), auth_me, reads_under_logins (cached_detail while 8 logins run
+   at once; 429/503 answers to logins are refused logins, not errors), create_product, and last
+   uncached_search (random 3-5 letters of a product name); the two uncached scenarios at 16
+   connections, the budget's condition.
 
 It prints one table (req/s, p50, p99, errors = non-2xx answers and socket errors, req/s relative
 to the hello world of the same configuration), the API worker's peak RSS, and writes results.json
@@ -84,6 +86,8 @@ ADMIN_USERNAME = "benchadmin"
 ADMIN_EMAIL = "benchadmin@example.com"
 PAGE_SIZE = 20
 LIST_PAGES = 50
+# The issue's budget for uncached reads is stated at 16 connections (it caps the smoke's 8 too).
+UNCACHED_CONNECTIONS = 16
 SEARCH_TERMS = 3000
 LOGIN_TIMEOUT_S = 30
 REFUSED_LOGIN_STATUSES = (429, 503)  # hashing saturated: the server sheds the login; not an error
@@ -661,8 +665,8 @@ class Wrk:
             cache={kind: int(n) for kind, n in data["cache"].items()},
         )
 
-    def run(self, label: str, url: str, script: str, duration: int) -> WrkRun:
-        return self.finish(label, self.start(label, url, script, duration))
+    def run(self, label: str, url: str, script: str, duration: int, *, connections: int = 0) -> WrkRun:
+        return self.finish(label, self.start(label, url, script, duration, connections=connections))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -879,14 +883,18 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
         env = server_env(url, work / "data", admin_password, extra)
         run([sys.executable, "-m", "impl.db.migrate"], env=env, timeout=300)
 
-        def measure(scenario: str, server: Server, target: str, script: str, *, warmup: bool = True) -> WrkRun:
+        def measure(
+            scenario: str, server: Server, target: str, script: str, *, warmup: bool = True, connections: int = 0
+        ) -> WrkRun:
             """One scenario; `warmup`: after --warmup seconds of the same load (not for uncached scenarios)."""
             log(f"{name}: {scenario}")
             if warmup and plan.warmup:
                 server.wait_idle()
-                wrk.run(f"{name}-{scenario}-warmup", target, script, plan.warmup)
+                wrk.run(f"{name}-{scenario}-warmup", target, script, plan.warmup, connections=connections)
             server.wait_idle()
-            outcome = server.watch(lambda: wrk.run(f"{name}-{scenario}", target, script, plan.duration))
+            outcome = server.watch(
+                lambda: wrk.run(f"{name}-{scenario}", target, script, plan.duration, connections=connections)
+            )
             result.scenarios[scenario] = outcome
             return outcome
 
@@ -909,16 +917,19 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
 
         measure("cached_detail", api, base + detail, lua_script())
         measure("cached_list", api, base + listing, lua_script())
+        # A random minimum price in cents (below every price loaded) makes nearly every request a
+        # cache miss without changing its answer: 2,500 pages x 99 keys.
+        rng = random.Random(plan.seed)  # noqa: S311 - test data, not secrets
         pages = [
             f"/api/v1/products?category={urllib.parse.quote(c)}&page={page}&page_size={PAGE_SIZE}"
+            f"&min_price=0.{rng.randint(1, 98):02d}"
             for c in CATEGORIES
             for page in range(1, LIST_PAGES + 1)
         ]
+        uncached = min(UNCACHED_CONNECTIONS, wrk.connections)
         preflight(base, pages[:: len(pages) // 3], "uncached_list")
-        measure("uncached_list", api, base + "/", lua_script(paths=pages, seed=plan.seed), warmup=False)
-        searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
-        preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
-        measure("uncached_search", api, base + "/", lua_script(paths=searches, seed=plan.seed), warmup=False)
+        list_script = lua_script(paths=pages, seed=plan.seed)
+        measure("uncached_list", api, base + "/", list_script, warmup=False, connections=uncached)
         measure("auth_me", api, base + "/api/v1/auth/me", lua_script(headers=bearer))
 
         log(f"{name}: reads_under_logins ({plan.logins} logins at once)")
@@ -956,6 +967,11 @@ end
 """
         script = lua_script(method="POST", headers={**bearer, "Content-Type": "application/json"}, request=create)
         measure("create_product", api, base + "/api/v1/products", script, warmup=False)
+        # Last: a slow search leaves queued work behind that would slow whatever ran next.
+        searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
+        preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
+        search_script = lua_script(paths=searches, seed=plan.seed)
+        measure("uncached_search", api, base + "/", search_script, warmup=False, connections=uncached)
         api.wait_idle()
         result.peak_rss_kib = api.peak_rss_kib()
         api.stop()
