@@ -230,14 +230,12 @@ class ProductPage(BaseModel):
     items: List[Product]
     total: Annotated[
         int,
-        Field(
-            description='The number of matches, counted up to 10,000.', ge=0, le=10000
-        ),
+        Field(description='The number of matches, counted up to 1,000.', ge=0, le=1000),
     ]
     total_exact: Annotated[
         bool,
         Field(
-            description='False when there are more than 10,000 matches and `total` stops at 10,000.'
+            description='False when there are more than 1,000 matches and `total` stops at 1,000.'
         ),
     ]
     page: Annotated[int, Field(ge=1)]

@@ -1336,7 +1336,7 @@ async def test_sort_by_name_folds_case_of_non_ascii_letters(admin_client: httpx.
 async def test_matches_past_the_count_cap_report_a_capped_total(
     admin_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(product_service, "TOTAL_CAP", 3)  # the real cap, 10,000, works the same way
+    monkeypatch.setattr(product_service, "TOTAL_CAP", 3)  # the real cap, 1,000, works the same way
     for n in range(5):
         await create(admin_client, f"CAP-{n}", name=f"Capped {n}")
     for path, params in ((PRODUCTS, {}), (SEARCH, {"q": "capped"})):
