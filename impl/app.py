@@ -29,11 +29,11 @@ from .services.health import HealthService
 from .services.product_cache import ProductCache, local_layer
 from .services.products import ProductService
 from .services.users import UserService
-from .settings import Settings
+from .settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     db = Db(settings.resolved_database_url())
     cache = cache_from_url(
         settings.redis_url, prefix=settings.cache_prefix, memory_max_bytes=settings.cache_memory_max_bytes

@@ -5,15 +5,24 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MIN_SECRET_BYTES = 32
+# Words of documented placeholders (.env.example says "change-me-..."), refused in production.
+PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "replace", "example", "secret-key", "<", ">")
+MIN_DISTINCT_CHARACTERS = 12  # "x" * 48 is 48 bytes and no secret
+GENERATE_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def placeholder_like(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in PLACEHOLDER_WORDS) or len(set(key)) < MIN_DISTINCT_CHARACTERS
 
 
 class Settings(BaseSettings):
@@ -43,12 +52,16 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
 
     @model_validator(mode="after")
-    def _strong_secret_outside_development(self) -> Settings:
-        if self.environment == "production":
-            if self.secret_key is None:
-                raise ValueError("SECRET_KEY is required when ENVIRONMENT=production")
-            if len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
-                raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
+    def _strong_secret(self) -> Settings:
+        if self.secret_key is None:
+            if self.environment == "production":
+                raise ValueError(f"SECRET_KEY is required when ENVIRONMENT=production; {GENERATE_HINT}")
+            return self  # development and tests: a key generated into the data folder
+        key = self.secret_key.get_secret_value()
+        if len(key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes; {GENERATE_HINT}")
+        if self.environment == "production" and placeholder_like(key):
+            raise ValueError(f"SECRET_KEY looks like a placeholder, not a random key; {GENERATE_HINT}")
         return self
 
     def resolved_database_url(self) -> str:
@@ -68,3 +81,22 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         logger.warning("SECRET_KEY is not set: using the generated key in %s (development only)", path)
         return path.read_text().strip()
+
+
+class InvalidSettings(SystemExit):
+    """Settings the app refuses: one line for the operator, and a non-zero exit."""
+
+
+def _described(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error["loc"]).upper()
+    return f"{where}: {message}" if where else message
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a one-line refusal naming what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(_described(error) for error in exc.errors())
+        raise InvalidSettings(f"catalog-api: invalid settings: {problems}") from None
