@@ -121,7 +121,9 @@ class _Endpoint:
             parameters_validator(root, op.operation_id) if op.parameters else None
         )
         self.body = op.body
-        self.body_validator: Validator | None = body_validator(root, op.operation_id) if op.body else None
+        self.body_validator: Validator | None = (
+            body_validator(root, op.operation_id, op.body.secret_fields) if op.body else None
+        )
         self.body_enums = _enum_fields(op.body.model) if op.body else {}
 
 

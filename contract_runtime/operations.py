@@ -29,6 +29,7 @@ class Parameter:
 class RequestBody:
     media_type: str  # application/json or application/x-www-form-urlencoded
     model: Any  # the pydantic model class the implementation receives
+    secret_fields: frozenset[str] = frozenset()  # writeOnly properties: their values never appear in a 422
 
 
 @dataclass(frozen=True, slots=True)

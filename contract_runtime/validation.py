@@ -9,6 +9,7 @@ Where pydantic and JSON Schema disagree (nulls, NaN, huge integers, decimal
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -44,14 +45,31 @@ def _message(text: str) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 
+def _without_value(message: str) -> str:
+    """`"hunter2..." is longer than 128 characters` -> `The value is longer than 128 characters`."""
+    try:
+        _, end = json.JSONDecoder().raw_decode(message)
+    except ValueError:
+        return "The value does not match the schema."
+    return "The value" + message[end:]
+
+
 class Validator:
     """One compiled schema; `check` raises RequestRejected (422) listing every issue."""
 
-    def __init__(self, root: Mapping[str, Any], pointer: str, *, base_loc: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        root: Mapping[str, Any],
+        pointer: str,
+        *,
+        base_loc: tuple[str, ...] = (),
+        secret_fields: frozenset[str] = frozenset(),
+    ) -> None:
         schema = dict(root)
         schema["$ref"] = pointer
         self._validator = jsonschema_rs.validator_for(schema, validate_formats=True)
         self._base_loc = base_loc
+        self._secret_fields = secret_fields
 
     def issues(self, instance: Any) -> list[FieldIssue]:
         try:
@@ -68,7 +86,11 @@ class Validator:
             unexpected = getattr(error.kind, "unexpected", None)
             if kind == "additional_properties" and unexpected:
                 loc.append(str(unexpected[0]))
-            issues.append(FieldIssue(tuple(loc), _message(error.message), kind))
+            path = list(error.instance_path)
+            message = error.message
+            if path and path[0] in self._secret_fields:
+                message = _without_value(message)
+            issues.append(FieldIssue(tuple(loc), _message(message), kind))
         return issues
 
     def check(self, instance: Any) -> None:
@@ -84,5 +106,5 @@ def parameters_validator(root: Mapping[str, Any], operation_id: str) -> Validato
     return Validator(root, f"#/x-operations/{operation_id}/parameters")
 
 
-def body_validator(root: Mapping[str, Any], operation_id: str) -> Validator:
-    return Validator(root, f"#/x-operations/{operation_id}/body", base_loc=("body",))
+def body_validator(root: Mapping[str, Any], operation_id: str, secret_fields: frozenset[str]) -> Validator:
+    return Validator(root, f"#/x-operations/{operation_id}/body", base_loc=("body",), secret_fields=secret_fields)

@@ -58,7 +58,7 @@ class LoginForm(BaseModel):
             description='A username or an email.',
             max_length=254,
             min_length=1,
-            pattern='^[^\\x00-\\x1F]*$',
+            pattern='^[^\\x00-\\x1F\\x7F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
         ),
     ]
     password: Annotated[str, Field(max_length=128, min_length=1)]
@@ -82,7 +82,7 @@ class LoginJson(BaseModel):
             description='A username or an email.',
             max_length=254,
             min_length=1,
-            pattern='^[^\\x00-\\x1F]*$',
+            pattern='^[^\\x00-\\x1F\\x7F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
         ),
     ]
     password: Annotated[str, Field(max_length=128, min_length=1)]
@@ -181,7 +181,12 @@ class ProductCreate(BaseModel):
         extra='forbid',
     )
     name: Annotated[
-        str, Field(max_length=200, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+        str,
+        Field(
+            max_length=200,
+            min_length=1,
+            pattern='^[^\\x00-\\x1F\\x7F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
+        ),
     ]
     description: Annotated[
         Optional[str],
@@ -194,7 +199,12 @@ class ProductCreate(BaseModel):
     price: Annotated[float, Field(ge=0.01, le=99999999.99, multiple_of=0.01)]
     stock: Annotated[int, Field(ge=0, le=2147483647)] = 0
     category: Annotated[
-        Optional[str], Field(max_length=100, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+        Optional[str],
+        Field(
+            max_length=100,
+            min_length=1,
+            pattern='^[^\\x00-\\x1F\\x7F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
+        ),
     ] = None
     sku: Annotated[str, Field(max_length=64, min_length=1, pattern='^[A-Za-z0-9_.-]+$')]
 
@@ -204,7 +214,12 @@ class ProductUpdate(BaseModel):
         extra='forbid',
     )
     name: Annotated[
-        Optional[str], Field(max_length=200, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+        Optional[str],
+        Field(
+            max_length=200,
+            min_length=1,
+            pattern='^[^\\x00-\\x1F\\x7F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
+        ),
     ] = None
     description: Annotated[
         Optional[str],
@@ -219,7 +234,12 @@ class ProductUpdate(BaseModel):
     ] = None
     stock: Annotated[Optional[int], Field(ge=0, le=2147483647)] = None
     category: Annotated[
-        Optional[str], Field(max_length=100, min_length=1, pattern='^[^\\x00-\\x1F]*$')
+        Optional[str],
+        Field(
+            max_length=100,
+            min_length=1,
+            pattern='^[^\\x00-\\x1F\\x7F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
+        ),
     ] = None
     sku: Annotated[
         Optional[str], Field(max_length=64, min_length=1, pattern='^[A-Za-z0-9_.-]+$')

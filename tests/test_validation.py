@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.helpers import assert_problem
+
 pytestmark = pytest.mark.anyio
 
 
@@ -135,3 +137,38 @@ async def test_every_cent_value_round_trips_through_create_cache_and_list(admin_
     assert sorted(item["price"] for item in listed.json()["items"]) == sorted(prices)
     again = await admin_client.get("/api/v1/products", params={"page_size": 100, "sort_by": "price"})
     assert again.headers["x-cache"] == "HIT"
+
+
+@pytest.mark.parametrize("character", ["\x7f", "\u202e", "\u202a", "\u2066", "\u2069", "\u2028", "\u2029"])
+async def test_single_line_text_refuses_delete_bidi_overrides_and_line_separators(
+    admin_client: httpx.AsyncClient, character: str
+) -> None:
+    response = await admin_client.post("/api/v1/products", json={**PRODUCT, "name": f"Lamp{character}pmaL"})
+    body = assert_problem(response, 422)
+    assert ["body", "name"] in [error["loc"] for error in body["errors"]]
+    search = await admin_client.get("/api/v1/products/search", params={"q": f"a{character}b"})
+    assert_problem(search, 422)
+    listed = await admin_client.get("/api/v1/products")
+    assert listed.json()["total"] == 0
+
+
+async def test_single_line_text_still_takes_any_other_unicode(admin_client: httpx.AsyncClient) -> None:
+    response = await admin_client.post("/api/v1/products", json={**PRODUCT, "name": "Café ☕ Ελληνικά עברית"})
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/auth/register", {"email": "eve@example.com", "username": "eve", "password": "S3cret-" + "x" * 130}),
+        ("/api/v1/auth/login/json", {"username": "eve", "password": "S3cret-" + "x" * 130}),
+        ("/api/v1/auth/refresh", {"refresh_token": "S3cret-" + "x" * 5000}),
+    ],
+)
+async def test_a_422_never_echoes_a_password_or_token(
+    client: httpx.AsyncClient, path: str, body: dict[str, str]
+) -> None:
+    response = await client.post(path, json=body)
+    problem = assert_problem(response, 422)
+    assert "S3cret" not in response.text
+    assert any(error["msg"].startswith("The value is longer than") for error in problem["errors"])

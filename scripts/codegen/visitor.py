@@ -130,7 +130,14 @@ def operation_info(
     body = None
     if "requestBody" in operation:
         media_type, media = next(iter(resolve(spec, operation["requestBody"])["content"].items()))
-        body = {"media_type": media_type, "model": ref_name(media["schema"]), "schema": media["schema"]}
+        properties = resolve(spec, media["schema"]).get("properties", {})
+        body = {
+            "media_type": media_type,
+            "model": ref_name(media["schema"]),
+            "schema": media["schema"],
+            # writeOnly fields (passwords, refresh tokens) are never echoed in a 422.
+            "secret_fields": sorted(name for name, prop in properties.items() if resolve(spec, prop).get("writeOnly")),
+        }
 
     # Every declared status that is not a problem gets a result type of its own;
     # problems are raised by the implementation and written by the HTTP layer.
