@@ -67,15 +67,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await db.connect()
-        await check_schema(db, head_revision())
-        await ensure_admin(db, hasher, settings)
-        invalidations = asyncio.create_task(product_cache.follow_invalidations())
         try:
-            yield
-        finally:
-            invalidations.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await invalidations
+            await check_schema(db, head_revision())
+            await ensure_admin(db, hasher, settings)
+            invalidations = asyncio.create_task(product_cache.follow_invalidations())
+            try:
+                yield
+            finally:
+                invalidations.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await invalidations
+        finally:  # also when start-up fails: nothing is left open
             await db.disconnect()
             await cache.close()
             hasher.close()

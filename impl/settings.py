@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MIN_SECRET_BYTES = 32
+MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128  # the spec's UserRegister.password
 # Words of documented placeholders (.env.example says "change-me-..."), refused in production.
 PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "replace", "example", "secret-key", "<", ">")
 MIN_DISTINCT_CHARACTERS = 12  # "x" * 48 is 48 bytes and no secret
@@ -50,6 +51,15 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _admin_password_like_any_password(self) -> Settings:
+        password = self.admin_password.get_secret_value() if self.admin_password is not None else None
+        if password and not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+            raise ValueError(
+                f"ADMIN_PASSWORD must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, like any password"
+            )
+        return self
 
     @model_validator(mode="after")
     def _strong_secret(self) -> Settings:

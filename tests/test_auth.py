@@ -15,8 +15,10 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from impl.app import create_app
+from impl.bootstrap import BootstrapConflict
 from impl.security.passwords import PasswordHasher
 from impl.settings import Settings
 from tests.conftest import ADMIN, TEST_SECRET, client_for, login, register
@@ -505,3 +507,32 @@ async def test_a_remembered_token_still_expires(client: httpx.AsyncClient) -> No
     assert await me_status(client, token) == 200  # verified once, then remembered
     await anyio.sleep(2.1)
     assert await me_status(client, token) == 401
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+async def test_admin_settings_naming_someone_elses_email_create_nothing_and_say_so(
+    settings: Settings, client: httpx.AsyncClient, environment: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await register(client, "mallory", "MalloryPass123", email="boss@example.com")
+    taken = settings.model_copy(
+        update={
+            "environment": environment,
+            "secret_key": SecretStr("kJ8v2Qp7Lr0sXw3ZyT6uNb9Mc4Hd1Fg5Ae8Ri2Oq7Vt"),
+            "admin_email": "Boss@example.com",
+            "admin_username": "boss",
+            "admin_password": SecretStr("BossPass1234"),
+        }
+    )
+    second = create_app(taken)
+    if environment == "production":
+        with pytest.raises(BootstrapConflict, match="do not name one account"):
+            async with second.router.lifespan_context(second):
+                pass
+    else:
+        async with second.router.lifespan_context(second), client_for(second) as other:
+            refused = await other.post("/api/v1/auth/login", data={"username": "boss", "password": "BossPass1234"})
+            assert refused.status_code == 401
+        assert [r.getMessage() for r in caplog.records if "do not name one account" in r.getMessage()]
+    credentials = {"username": "boss@example.com", "password": "MalloryPass123"}
+    mallory = await client.post("/api/v1/auth/login", data=credentials)
+    assert mallory.status_code == 200  # her account is untouched

@@ -58,3 +58,9 @@ def test_the_server_started_with_the_documented_placeholder_exits_with_one_line(
         "catalog-api: invalid settings: SECRET_KEY looks like a placeholder, not a random key; "
         "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
     ]
+
+
+@pytest.mark.parametrize("password", ["short", "x" * 129])
+def test_the_bootstrap_admin_password_obeys_the_password_rules(password: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ADMIN_PASSWORD must be 8 to 128 characters"):
+        Settings(environment="test", data_dir=tmp_path, admin_password=password)
