@@ -486,3 +486,19 @@ async def test_a_token_in_use_is_refused_on_the_very_next_request_after_its_user
     changed = await admin_client.request(method, f"/api/v1/users/{user_id}{suffix}", json=body)
     assert changed.status_code in (200, 204), changed.text
     assert (await user_client.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_answers_with_a_users_data_are_never_stored_by_caches(
+    admin_client: httpx.AsyncClient, user_client: httpx.AsyncClient
+) -> None:
+    user_id = user_client.user["id"]  # type: ignore[attr-defined]
+    answers = [
+        await user_client.get("/api/v1/auth/me"),
+        await user_client.get(f"/api/v1/users/{user_id}"),
+        await user_client.put(f"/api/v1/users/{user_id}", json={"username": "alice2"}),
+        await admin_client.get("/api/v1/users"),
+        await admin_client.put(f"/api/v1/users/{user_id}/role", json={"role": "user"}),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"

@@ -37,9 +37,13 @@ class RegisterUser201Response(Result):
 
     STATUS: ClassVar[int] = 201
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
-    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (("location", "Location"),)
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("location", "Location"),
+        ("cache_control", "Cache-Control"),
+    )
     body: User | RawJson[User]
     location: str
+    cache_control: Literal['no-store'] = 'no-store'
 
 
 RegisterUserResponse: TypeAlias = RegisterUser201Response
@@ -99,7 +103,11 @@ class GetCurrentUser200Response(Result):
 
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("cache_control", "Cache-Control"),
+    )
     body: User | RawJson[User]
+    cache_control: Literal['no-store'] = 'no-store'
 
 
 GetCurrentUserResponse: TypeAlias = GetCurrentUser200Response

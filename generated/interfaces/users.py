@@ -9,7 +9,7 @@ result type per declared status that is not a problem (problems are raised).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, TypeAlias
+from typing import ClassVar, Literal, Protocol, TypeAlias
 from uuid import UUID
 
 from contract_runtime.principal import Principal
@@ -47,7 +47,11 @@ class ListUsers200Response(Result):
 
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("cache_control", "Cache-Control"),
+    )
     body: UserPage | RawJson[UserPage]
+    cache_control: Literal['no-store'] = 'no-store'
 
 
 ListUsersResponse: TypeAlias = ListUsers200Response
@@ -59,7 +63,11 @@ class GetUser200Response(Result):
 
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("cache_control", "Cache-Control"),
+    )
     body: User | RawJson[User]
+    cache_control: Literal['no-store'] = 'no-store'
 
 
 GetUserResponse: TypeAlias = GetUser200Response
@@ -71,7 +79,11 @@ class UpdateUser200Response(Result):
 
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("cache_control", "Cache-Control"),
+    )
     body: User | RawJson[User]
+    cache_control: Literal['no-store'] = 'no-store'
 
 
 UpdateUserResponse: TypeAlias = UpdateUser200Response
@@ -93,7 +105,11 @@ class UpdateUserRole200Response(Result):
 
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
+    HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("cache_control", "Cache-Control"),
+    )
     body: User | RawJson[User]
+    cache_control: Literal['no-store'] = 'no-store'
 
 
 UpdateUserRoleResponse: TypeAlias = UpdateUserRole200Response
