@@ -66,9 +66,8 @@ async def test_a_user_can_read_its_own_record(user_client: httpx.AsyncClient) ->
 
 
 async def test_a_user_can_update_its_own_username_and_email(user_client: httpx.AsyncClient) -> None:
-    response = await user_client.put(
-        user_url(alice(user_client)["id"]), json={"username": "alice2", "email": "alice2@example.com"}
-    )
+    change = {"username": "alice2", "email": "alice2@example.com", "current_password": "AlicePass123"}
+    response = await user_client.put(user_url(alice(user_client)["id"]), json=change)
     assert response.status_code == 200, response.text
     assert response.json()["username"] == "alice2"
     assert response.json()["email"] == "alice2@example.com"
@@ -402,7 +401,8 @@ async def test_taking_another_live_users_username_or_email_is_409(
     user_client: httpx.AsyncClient, admin_client: httpx.AsyncClient, change: dict[str, str]
 ) -> None:
     await register(admin_client, "bob", email="bob@example.com")
-    assert_problem(await user_client.put(user_url(alice(user_client)["id"]), json=change), 409)
+    own = {**change, "current_password": "AlicePass123"} if "email" in change else change
+    assert_problem(await user_client.put(user_url(alice(user_client)["id"]), json=own), 409)
     assert_problem(await admin_client.put(user_url(alice(user_client)["id"]), json=change), 409)
     assert (await user_client.get(ME)).json() == alice(user_client)
 
@@ -412,10 +412,19 @@ async def test_a_deleted_users_username_and_email_can_be_taken_by_an_update(
 ) -> None:
     bob = await register(admin_client, "bob", email="bob@example.com")
     assert (await admin_client.delete(user_url(bob["id"]))).status_code == 204
-    response = await user_client.put(
-        user_url(alice(user_client)["id"]), json={"username": "Bob", "email": "BOB@example.com"}
-    )
+    change = {"username": "Bob", "email": "BOB@example.com", "current_password": "AlicePass123"}
+    response = await user_client.put(user_url(alice(user_client)["id"]), json=change)
     assert response.status_code == 200, response.text
+
+
+async def test_a_user_changing_its_own_email_gives_its_current_password(user_client: httpx.AsyncClient) -> None:
+    url = user_url(alice(user_client)["id"])
+    assert_problem(await user_client.put(url, json={"email": "taken-over@example.com"}), 403)
+    wrong = {"email": "taken-over@example.com", "current_password": "NotAlicePass1"}
+    assert_problem(await user_client.put(url, json=wrong), 403)
+    assert (await user_client.get(ME)).json()["email"] == alice(user_client)["email"]
+    right = {"email": "alice.new@example.com", "current_password": "AlicePass123"}
+    assert (await user_client.put(url, json=right)).json()["email"] == "alice.new@example.com"
 
 
 # --- ids ------------------------------------------------------------------------------------------

@@ -75,10 +75,11 @@ class UserService:
         fields = body.model_fields_set
         if "is_active" in fields and not is_admin(principal):
             raise Forbidden("Only an admin may set is_active.")
-        changing_own_password = "password" in fields and principal.subject == str(user_id)
-        if changing_own_password:
+        # A stolen session must not be enough to take the account: own password or email needs the password.
+        changing_own_credentials = principal.subject == str(user_id) and bool(fields & {"password", "email"})
+        if changing_own_credentials:
             if body.current_password is None:
-                raise Forbidden("Give current_password to change your own password.")
+                raise Forbidden("Give current_password to change your own password or email.")
             # Checked before the transaction: hashing is slow and must not hold the write lock.
             current = await self._live(self._db.database, user_id)
             if not await self._hasher.verify(body.current_password, current.password_hash):
