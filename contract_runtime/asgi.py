@@ -32,6 +32,7 @@ from .problems import (
     RequestRejected,
     forbidden,
     malformed,
+    problem_document,
     unauthorized,
     unsupported_media_type,
 )
@@ -129,7 +130,6 @@ class _Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class _Path:
-    template: str
     pattern: re.Pattern[str] | None  # None: a concrete path, matched by equality
     names: tuple[str, ...]  # the template's parameter names, in order
     endpoints: Mapping[str, _Endpoint]  # method -> endpoint
@@ -165,7 +165,6 @@ class ContractRouter:
         for template, endpoints in by_path.items():
             names = tuple(_TEMPLATE_SEGMENT.findall(template))
             entry = _Path(
-                template=template,
                 pattern=_path_pattern(template) if names else None,
                 names=names,
                 endpoints=endpoints,
@@ -360,14 +359,7 @@ class ContractRouter:
         await send({"type": "http.response.body", "body": content})
 
     async def _send_problem(self, send: Send, problem: Problem) -> None:
-        document: dict[str, Any] = {
-            "type": self._problem_prefix + problem.kind,
-            "title": problem.title,
-            "status": problem.status,
-            "detail": problem.detail,
-        }
-        if problem.errors is not None:
-            document["errors"] = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in problem.errors]
+        document = problem_document(problem, self._problem_prefix)
         content = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in problem.headers.items()]
         headers.append((b"content-type", _PROBLEM_JSON))

@@ -7,6 +7,7 @@ Nothing here knows HTTP machinery: the ASGI layer writes a `Problem` as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,19 @@ class Problem:
     detail: str
     errors: tuple[FieldIssue, ...] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def problem_document(problem: Problem, type_prefix: str) -> dict[str, Any]:
+    """The RFC 9457 body of `problem`; its `type` is `type_prefix` + `kind`."""
+    document: dict[str, Any] = {
+        "type": type_prefix + problem.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if problem.errors is not None:
+        document["errors"] = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in problem.errors]
+    return document
 
 
 class RequestRejected(Exception):

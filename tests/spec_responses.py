@@ -34,7 +34,8 @@ def _spec() -> dict[str, Any]:
     return spec
 
 
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """`node` with its `$ref`s followed, within openapi.yaml."""
     while "$ref" in node:
         target: Any = _spec()
         for part in node["$ref"].removeprefix("#/").split("/"):
@@ -91,9 +92,9 @@ def check_response(response: httpx.Response) -> None:
         return
     responses = item[method]["responses"]
     assert str(status) in responses, f"{where}: status not declared in openapi.yaml ({sorted(responses)})"
-    declared_response = _resolve(responses[str(status)])
+    declared_response = resolve(responses[str(status)])
     for name, header in declared_response.get("headers", {}).items():
-        if _resolve(header).get("required"):
+        if resolve(header).get("required"):
             assert name.lower() in response.headers, f"{where}: required header {name} missing"
     content = declared_response.get("content")
     if not content:

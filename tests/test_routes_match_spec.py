@@ -12,20 +12,12 @@ from fastapi.routing import APIRoute
 
 from contract_runtime.asgi import ContractRouter
 from impl.http.docs import DOC_PATHS, SPEC_PATH
+from tests.spec_responses import resolve
 
 pytestmark = pytest.mark.anyio
 
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-
-
-def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def spec_operations() -> dict[tuple[str, str], dict[str, Any]]:
@@ -36,10 +28,10 @@ def spec_operations() -> dict[tuple[str, str], dict[str, Any]]:
         for method, operation in item.items():
             if method not in HTTP_METHODS:
                 continue
-            params = [_resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]]
+            params = [resolve(p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]]
             body = None
             if "requestBody" in operation:
-                content = _resolve(spec, operation["requestBody"])["content"]
+                content = resolve(operation["requestBody"])["content"]
                 body = sorted(content)
             security = operation.get("security", spec.get("security", []))
             operations[(path, method.upper())] = {

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from contract_runtime.problems import Problem
+from contract_runtime.problems import Problem, problem_document
 
 from ..db.database import UniqueViolation
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
@@ -53,12 +53,7 @@ def map_error(exc: Exception) -> Problem | None:
 
 
 def _response(problem: Problem) -> JSONResponse:
-    body = {
-        "type": PROBLEM_TYPE_PREFIX + problem.kind,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-    }
+    body = problem_document(problem, PROBLEM_TYPE_PREFIX)
     return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
 
 

@@ -108,11 +108,12 @@ class ProductService:
     async def list_products(
         self, *, query: ListProductsQuery, if_none_match: str | None
     ) -> ListProducts200Response | ListProducts304Response:
-        selection = product_rows.list_selection(
-            list_filter(query), sort_by=query.sort_by.value, descending=query.sort_order is SortOrder.desc
-        )
+        def selection() -> Selection:
+            descending = query.sort_order is SortOrder.desc
+            return product_rows.list_selection(list_filter(query), sort_by=query.sort_by.value, descending=descending)
+
         cached = await self._cache.fetch(
-            query_key("list", query), lambda: self._page(selection, query.page, query.page_size)
+            query_key("list", query), lambda: self._page(selection(), query.page, query.page_size)
         )
         return answer(
             cached,
@@ -124,9 +125,9 @@ class ProductService:
     async def search_products(
         self, *, query: SearchProductsQuery, if_none_match: str | None
     ) -> SearchProducts200Response | SearchProducts304Response:
-        selection = product_rows.search_selection(query.q)
         cached = await self._cache.fetch(
-            query_key("search", query), lambda: self._page(selection, query.page, query.page_size)
+            query_key("search", query),
+            lambda: self._page(product_rows.search_selection(query.q), query.page, query.page_size),
         )
         return answer(
             cached,
