@@ -13,6 +13,7 @@ Paths outside the spec go to the wrapped app only when listed as passthrough
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -32,7 +33,9 @@ from .problems import (
     RequestRejected,
     forbidden,
     malformed,
+    payload_too_large,
     problem_document,
+    request_timeout,
     unauthorized,
     unsupported_media_type,
 )
@@ -53,8 +56,23 @@ _PROBLEM_JSON = b"application/problem+json"
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 class ClientDisconnected(Exception):
     """The client went away before its body arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLimits:
+    """Bounds checked before a request is read (0 turns a bound off)."""
+
+    max_body_bytes: int = 64 * 1024
+    max_target_bytes: int = 8 * 1024  # path and query
+    max_header_bytes: int = 16 * 1024  # names and values of every header field
+    body_timeout_seconds: float = 10.0  # the whole body, from the first read
+    max_in_flight: int = 0  # requests served at once, beyond which operations that declare 503 are shed
+    retry_after_seconds: int = 1
 
 
 def _path_pattern(template: str) -> re.Pattern[str]:
@@ -73,14 +91,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive, *, max_bytes: int = 0) -> bytes:
+    """The whole body; `RequestRejected` (413) as soon as it grows past `max_bytes` (0: unbounded)."""
     chunks: list[bytes] = []
+    size = 0
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnected
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if max_bytes and size > max_bytes:
+            raise payload_too_large(max_bytes)
+        chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
 
@@ -149,8 +173,13 @@ class ContractRouter:
         map_error: ErrorMapper,
         problem_type_prefix: str,
         passthrough_paths: Iterable[str] = (),
+        limits: RequestLimits | None = None,
+        never_shed: Iterable[str] = (),
     ) -> None:
         self.app = app
+        self._limits = limits or RequestLimits()
+        self._never_shed = frozenset(never_shed)  # operationIds served however busy (health probes)
+        self._in_flight = 0
         self._authenticators = dict(authenticators)
         self._map_error = map_error
         self._problem_prefix = problem_type_prefix
@@ -201,11 +230,15 @@ class ContractRouter:
             return
         path: str = scope["path"]
         method: str = scope["method"]
+        oversized = self._oversized(scope)
+        if oversized is not None:
+            await self._send_problem(send, oversized)
+            return
         matched = self.match(path)
         if matched is None:
             if path in self._passthrough:
                 if method == "GET":
-                    await self.app(scope, receive, send)
+                    await self.app(scope, receive, _with_nosniff(send))
                     return
                 await self._send_problem(send, self._not_allowed(method, "GET"))
                 return
@@ -216,6 +249,19 @@ class ContractRouter:
         if endpoint is None:
             await self._send_problem(send, self._not_allowed(method, entry.allow))
             return
+        limits = self._limits
+        if limits.max_in_flight and self._in_flight >= limits.max_in_flight and self._sheddable(endpoint):
+            await self._send_problem(send, self._overloaded())
+            return
+        self._in_flight += 1
+        try:
+            await self._answer(endpoint, scope, receive, send, path_values)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer(
+        self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]
+    ) -> None:
         try:
             result = await self._serve(endpoint, scope, receive, path_values)
         except ClientDisconnected:
@@ -231,6 +277,38 @@ class ContractRouter:
             await self._send_problem(send, problem)
             return
         await self._send_result(send, result)
+
+    def _oversized(self, scope: Scope) -> Problem | None:
+        """414 or 431 for a request whose target or header fields pass the limits."""
+        limits = self._limits
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+        if limits.max_target_bytes and target > limits.max_target_bytes:
+            return Problem(
+                414, "uri-too-long", "URI too long", f"The request target exceeds {limits.max_target_bytes} bytes."
+            )
+        if limits.max_header_bytes:
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > limits.max_header_bytes:
+                return Problem(
+                    431,
+                    "headers-too-large",
+                    "Request header fields too large",
+                    f"The request header fields exceed {limits.max_header_bytes} bytes.",
+                )
+        return None
+
+    def _sheddable(self, endpoint: _Endpoint) -> bool:
+        op = endpoint.operation
+        return 503 in op.statuses and op.operation_id not in self._never_shed
+
+    def _overloaded(self) -> Problem:
+        return Problem(
+            503,
+            "overloaded",
+            "Service unavailable",
+            "Too many requests are in flight; try again shortly.",
+            headers={"Retry-After": str(self._limits.retry_after_seconds)},
+        )
 
     @staticmethod
     def _not_allowed(method: str, allow: str) -> Problem:
@@ -283,7 +361,7 @@ class ContractRouter:
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != body.media_type:
             raise unsupported_media_type(body.media_type)
-        raw = await read_body(receive)
+        raw = await self._read_bounded(headers, receive)
         data: Any
         if media_type == "application/x-www-form-urlencoded":
             try:
@@ -302,6 +380,20 @@ class ContractRouter:
         values = {name: enums[name](value) if name in enums else value for name, value in data.items()}
         model: BaseModel = body.model.model_construct(**values)
         return model
+
+    async def _read_bounded(self, headers: Mapping[str, str], receive: Receive) -> bytes:
+        """The body, refused before reading when its declared length is too large, and when it is slow."""
+        limits = self._limits
+        declared = headers.get("content-length", "")
+        if limits.max_body_bytes and declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise payload_too_large(limits.max_body_bytes)
+        if not limits.body_timeout_seconds:
+            return await read_body(receive, max_bytes=limits.max_body_bytes)
+        try:
+            async with asyncio.timeout(limits.body_timeout_seconds):
+                return await read_body(receive, max_bytes=limits.max_body_bytes)
+        except TimeoutError:
+            raise request_timeout() from None
 
     async def _authorize(self, op: Operation, headers: Mapping[str, str]) -> Principal | None:
         token = _bearer_token(headers.get("authorization"))
@@ -343,7 +435,7 @@ class ContractRouter:
 
     async def _send_result(self, send: Send, result: Result) -> None:
         status = result.STATUS
-        headers: list[tuple[bytes, bytes]] = []
+        headers: list[tuple[bytes, bytes]] = [_NOSNIFF]
         for field, name in self._result_headers(type(result)):
             value = getattr(result, field)
             if value is not None:
@@ -364,8 +456,18 @@ class ContractRouter:
         headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in problem.headers.items()]
         headers.append((b"content-type", _PROBLEM_JSON))
         headers.append((b"content-length", str(len(content)).encode("latin-1")))
+        headers.append(_NOSNIFF)
         await send({"type": "http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+
+def _with_nosniff(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), _NOSNIFF]
+        await send(message)
+
+    return sending
 
 
 def _values(params: list[Parameter], lookup: Callable[[str], str | None]) -> dict[str, Any]:

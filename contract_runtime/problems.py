@@ -72,6 +72,18 @@ def unsupported_media_type(expected: str) -> RequestRejected:
     )
 
 
+def payload_too_large(limit: int) -> RequestRejected:
+    return RequestRejected(
+        Problem(413, "payload-too-large", "Payload too large", f"The request body exceeds {limit} bytes.")
+    )
+
+
+def request_timeout() -> RequestRejected:
+    return RequestRejected(
+        Problem(408, "request-timeout", "Request timeout", "The request body did not arrive in time.")
+    )
+
+
 def validation_failed(issues: list[FieldIssue]) -> RequestRejected:
     return RequestRejected(
         Problem(

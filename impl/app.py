@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from contract_runtime.asgi import ContractRouter
+from contract_runtime.asgi import ContractRouter, RequestLimits
 from contract_runtime.binding import bind
 from generated.implementations import Implementations
 from generated.operations import CONTRACT
@@ -106,5 +106,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         map_error=map_error,
         problem_type_prefix=PROBLEM_TYPE_PREFIX,
         passthrough_paths=DOC_PATHS,
+        limits=RequestLimits(
+            max_body_bytes=settings.max_body_bytes,
+            max_target_bytes=settings.max_url_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            body_timeout_seconds=settings.body_timeout_seconds,
+            max_in_flight=settings.max_in_flight,
+        ),
+        # Probes must see the process as it is, however busy.
+        never_shed=("getLiveness", "getReadiness"),
     )
     return app

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=30)
+    # Requests are bounded before they are read (413, 414, 431, 408; 0 turns one off).
+    # 64 KiB holds the largest valid request, a product with every text field at its
+    # maximum length written as JSON escapes (about 28 KB).
+    max_body_bytes: int = Field(default=64 * 1024, ge=0)
+    max_url_bytes: int = Field(default=8 * 1024, ge=0)
+    max_header_bytes: int = Field(default=16 * 1024, ge=0)
+    body_timeout_seconds: float = Field(default=10.0, ge=0)
+    # Requests one process serves at once; past it, operations answer 503 with Retry-After.
+    max_in_flight: int = Field(default=512, ge=0)
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None

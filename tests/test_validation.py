@@ -117,7 +117,7 @@ async def test_missing_required_query_parameter_is_named(client: httpx.AsyncClie
 
 
 async def test_validation_error_messages_are_bounded(admin_client: httpx.AsyncClient) -> None:
-    response = await admin_client.post("/api/v1/products", json={**PRODUCT, "name": "n" * 100_000})
+    response = await admin_client.post("/api/v1/products", json={**PRODUCT, "name": "n" * 50_000})
     assert response.status_code == 422
     assert len(response.json()["errors"][0]["msg"]) <= 200
 

@@ -32,6 +32,21 @@ def _is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError)
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or did not answer in time (not a bug in a query)."""
+    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return exc.sqlstate in UNAVAILABLE_SQLSTATES
+    if isinstance(exc, sqlite3.OperationalError):
+        return "locked" in str(exc) or "unable to open" in str(exc)
+    return isinstance(exc, ConnectionError | TimeoutError | OSError)
+
+
+# Class 08 (connection), 57P01-57P03 (shutdown, crash, cannot connect now), 53300 (too many connections).
+UNAVAILABLE_SQLSTATES = frozenset({"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300"})
+
+
 # Search terms differ wildly in selectivity (`q=tv` reads most rows, `q=quokka` a
 # few): plan each statement for its own values, never with a cached generic plan.
 POSTGRES_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}

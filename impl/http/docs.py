@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,39 @@ from fastapi.responses import HTMLResponse, Response
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 DOC_PATHS = ("/openapi.json", "/openapi.yaml", "/docs", "/docs/oauth2-redirect", "/redoc")
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+_EXTERNAL = re.compile(r"""<(script|link)\b[^>]*?\b(?:src|href)="(https://[^/"]+)/""")
+
+
+def content_security_policy(page: str) -> str:
+    """A policy that admits exactly what `page` loads: its inline scripts by hash, its origins by name."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(page)
+    ]
+    scripts = sorted({origin for tag, origin in _EXTERNAL.findall(page) if tag == "script"})
+    links = sorted({origin for tag, origin in _EXTERNAL.findall(page) if tag == "link"})
+    # The renderers inject style attributes and load their web worker from a blob.
+    directives = {
+        "default-src": ["'none'"],
+        "script-src": ["'self'", *scripts, *hashes],
+        "style-src": ["'self'", "'unsafe-inline'", *links],
+        "img-src": ["'self'", "data:", *links],
+        "font-src": ["'self'", "data:", "https://fonts.gstatic.com"] if links else ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+def _guarded(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = content_security_policy(bytes(page.body).decode())
+    return page
 
 
 @cache
@@ -46,16 +82,18 @@ def install_spec_routes(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json", title=f"{title} - docs", oauth2_redirect_url="/docs/oauth2-redirect"
+        return _guarded(
+            get_swagger_ui_html(
+                openapi_url="/openapi.json", title=f"{title} - docs", oauth2_redirect_url="/docs/oauth2-redirect"
+            )
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 
-        return get_swagger_ui_oauth2_redirect_html()
+        return _guarded(get_swagger_ui_oauth2_redirect_html())
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc")
+        return _guarded(get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc"))

@@ -15,13 +15,14 @@ from starlette.exceptions import HTTPException
 
 from contract_runtime.problems import Problem, problem_document
 
-from ..db.database import UniqueViolation
+from ..db.database import UniqueViolation, is_unavailable
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from ..security.passwords import HasherBusy
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE_PREFIX = "urn:catalog-api:problem:"
 PROBLEM_JSON = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
     NotFound: (404, "not-found", "Not found"),
@@ -41,6 +42,16 @@ def map_error(exc: Exception) -> Problem | None:
         return None
     if isinstance(exc, UniqueViolation):
         return Problem(409, "conflict", "Conflict", "A resource with these unique values already exists.")
+    if is_unavailable(exc):
+        # One line per failure: an outage must not flood the log with tracebacks.
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return Problem(
+            503,
+            "database-unavailable",
+            "Service unavailable",
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, HasherBusy):
         return Problem(
             503,
