@@ -34,6 +34,19 @@ async def create(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     return product
 
 
+async def test_equivalent_queries_share_one_entry(admin_client: httpx.AsyncClient) -> None:
+    await create(admin_client, name="Desk Lamp")
+    for first, equivalent in (
+        ("/api/v1/products?min_price=10&name=Lamp", "/api/v1/products?name=lamp&min_price=10.0&page=1"),
+        ("/api/v1/products/search?q=DESK", "/api/v1/products/search?page_size=10&q=desk"),
+    ):
+        miss = await admin_client.get(first)
+        hit = await admin_client.get(equivalent)
+        assert (miss.headers["x-cache"], hit.headers["x-cache"]) == ("MISS", "HIT"), equivalent
+        assert hit.json() == miss.json()
+        assert len(hit.json()["items"]) == 1
+
+
 async def test_a_second_read_is_a_hit_with_the_same_etag(admin_client: httpx.AsyncClient) -> None:
     product = await create(admin_client)
     for path in (

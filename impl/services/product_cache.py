@@ -50,8 +50,22 @@ def detail_key(product_id: UUID) -> str:
     return f"products:detail:{product_id}"
 
 
+# Matched case-insensitively (the query lower-cases them too): "TV" and "tv" share an entry.
+CASE_FOLDED_FIELDS = frozenset({"name", "q"})
+
+
+def _canonical_value(field: str, value: Any) -> Any:
+    if field in CASE_FOLDED_FIELDS and isinstance(value, str):
+        return value.lower()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)  # min_price=10 and min_price=10.0 are one query
+    return value
+
+
 def query_key(kind: str, query: Any) -> str:
-    canonical = json.dumps(asdict(query), sort_keys=True, default=str, separators=(",", ":"))
+    """The cache key of a list or search query: equivalent queries share one."""
+    values = {field: _canonical_value(field, value) for field, value in asdict(query).items()}
+    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
     return f"products:{kind}:{hashlib.sha256(canonical.encode()).hexdigest()}"
 
 
