@@ -197,7 +197,10 @@ class ProductCreate(BaseModel):
         ),
     ] = None
     price: Annotated[float, Field(ge=0.01, le=99999999.99, multiple_of=0.01)]
-    stock: Annotated[int, Field(ge=0, le=2147483647)] = 0
+    stock: Annotated[
+        Optional[int],
+        Field(description='Units in stock; 0 when omitted.', ge=0, le=2147483647),
+    ] = None
     category: Annotated[
         Optional[str],
         Field(

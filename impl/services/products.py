@@ -176,7 +176,7 @@ class ProductService:
             "name": body.name,
             "description": body.description,
             "price_cents": to_cents(body.price),
-            "stock": body.stock,
+            "stock": 0 if body.stock is None else body.stock,  # the spec: 0 when omitted
             "category": body.category,
             "sku": body.sku,
             "created_at": now,
