@@ -519,6 +519,70 @@ async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
     assert past == {"items": [], "total": 25, "total_exact": True, "page": 4, "page_size": 10, "pages": 3}
 
 
+def page_links(response: httpx.Response) -> dict[str, str]:
+    """rel -> target of the RFC 8288 Link header."""
+    found: dict[str, str] = {}
+    for part in response.headers["link"].split(", "):
+        target, rel = part.split("; ")
+        found[rel.removeprefix('rel="').removesuffix('"')] = target.strip("<>")
+    return found
+
+
+async def test_following_next_links_walks_every_page_with_the_query_kept(admin_client: httpx.AsyncClient) -> None:
+    for number in range(7):
+        await create(admin_client, f"LNK-{number}", name=f"Linked {number}", category="Links")
+    await create(admin_client, "LNK-other", name="Linked elsewhere", category="Elsewhere")
+
+    target = f"{PRODUCTS}?category=Links&page_size=3&sort_by=name&sort_order=asc"
+    seen: list[str] = []
+    visited: list[dict[str, str]] = []
+    while target:
+        response = await admin_client.get(target)
+        assert response.status_code == 200
+        seen.extend(item["name"] for item in response.json()["items"])
+        links = page_links(response)
+        visited.append(links)
+        target = links.get("next", "")
+
+    assert seen == [f"Linked {n}" for n in range(7)]
+    query = "page_size=3&category=Links&sort_by=name&sort_order=asc"
+    assert visited[0] == {
+        "first": f"{PRODUCTS}?{query}&page=1",
+        "next": f"{PRODUCTS}?{query}&page=2",
+        "last": f"{PRODUCTS}?{query}&page=3",
+    }
+    assert visited[2] == {
+        "first": f"{PRODUCTS}?{query}&page=1",
+        "prev": f"{PRODUCTS}?{query}&page=2",
+        "last": f"{PRODUCTS}?{query}&page=3",
+    }
+
+
+async def test_links_on_search_users_and_an_empty_list(admin_client: httpx.AsyncClient) -> None:
+    empty = await admin_client.get(f"{PRODUCTS}?name=nothing-like-this")
+    assert page_links(empty) == {
+        "first": f"{PRODUCTS}?name=nothing-like-this&page=1",
+        "last": f"{PRODUCTS}?name=nothing-like-this&page=1",
+    }
+    for number in range(3):
+        await create(admin_client, f"SRCH-{number}", name=f"Searchable {number}")
+    search = await admin_client.get(f"{PRODUCTS}/search?q=searchable&page_size=2&page=2")
+    assert page_links(search) == {
+        "first": f"{PRODUCTS}/search?q=searchable&page_size=2&page=1",
+        "prev": f"{PRODUCTS}/search?q=searchable&page_size=2&page=1",
+        "last": f"{PRODUCTS}/search?q=searchable&page_size=2&page=2",
+    }
+    # A cached answer carries the same links.
+    again = await admin_client.get(f"{PRODUCTS}/search?q=searchable&page_size=2&page=2")
+    assert again.headers["x-cache"] == "HIT"
+    assert again.headers["link"] == search.headers["link"]
+    users = await admin_client.get("/api/v1/users?page_size=1")
+    assert page_links(users) == {
+        "first": "/api/v1/users?page_size=1&page=1",
+        "last": "/api/v1/users?page_size=1&page=1",
+    }
+
+
 async def test_pages_cover_every_product_exactly_once(admin_client: httpx.AsyncClient) -> None:
     created = {(await create(admin_client, f"ALL-{n}"))["id"] for n in range(7)}
 

@@ -69,10 +69,12 @@ class ListProducts200Response(Result):
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
     HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("etag", "ETag"),
+        ("link", "Link"),
         ("x_cache", "X-Cache"),
     )
     body: ProductPage | RawJson[ProductPage]
     etag: str
+    link: str
     x_cache: Literal['HIT', 'MISS']
 
 
@@ -123,10 +125,12 @@ class SearchProducts200Response(Result):
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
     HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("etag", "ETag"),
+        ("link", "Link"),
         ("x_cache", "X-Cache"),
     )
     body: ProductPage | RawJson[ProductPage]
     etag: str
+    link: str
     x_cache: Literal['HIT', 'MISS']
 
 

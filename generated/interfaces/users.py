@@ -48,9 +48,11 @@ class ListUsers200Response(Result):
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "application/json"
     HEADERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("link", "Link"),
         ("cache_control", "Cache-Control"),
     )
     body: UserPage | RawJson[UserPage]
+    link: str
     cache_control: Literal['no-store'] = 'no-store'
 
 

@@ -30,9 +30,21 @@ from uuid import UUID
 
 from ..cache import Cache
 from ..cache.local import LocalLayer
+from .pagination import Paging
 
 GENERATION_KEY = "products:generation"
 INVALIDATION_CHANNEL = "products:changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a miss builds: the body, and for a page of a list what its links need."""
+
+    body: bytes
+    paging: Paging | None = None
+
+
+Build = Callable[[], Awaitable[bytes | Rendered]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +52,26 @@ class Cached:
     body: bytes  # the JSON body, exactly as it is sent
     etag: str
     hit: bool
+    paging: Paging | None = None
 
     @property
     def x_cache(self) -> Literal["HIT", "MISS"]:
         return "HIT" if self.hit else "MISS"
+
+
+def _encode_paging(paging: Paging | None) -> bytes:
+    """`last,has_next` (`-` for an unknown last page); empty for an answer that is not a page."""
+    if paging is None:
+        return b""
+    last = "-" if paging.last is None else str(paging.last)
+    return f"{last},{int(paging.has_next)}".encode()
+
+
+def _decode_paging(text: bytes) -> Paging | None:
+    if not text:
+        return None
+    last, has_next = text.decode("ascii").split(",")
+    return Paging(last=None if last == "-" else int(last), has_next=has_next == "1")
 
 
 def detail_key(product_id: UUID) -> str:
@@ -92,7 +120,7 @@ class ProductCache:
         self._local = local
         self._inflight: dict[tuple[str, bytes], asyncio.Future[Cached]] = {}
 
-    async def fetch(self, key: str, build: Callable[[], Awaitable[bytes]]) -> Cached:
+    async def fetch(self, key: str, build: Build) -> Cached:
         """The cached body of `key`, or the one `build` serializes (once) from the database."""
         local = self._local
         if local is None:
@@ -102,10 +130,11 @@ class ProductCache:
             return cached
         started_at, epoch = time.monotonic(), local.epoch
         cached = await self._fetch_shared(key, build)
-        local.put(key, Cached(body=cached.body, etag=cached.etag, hit=True), started_at=started_at, epoch=epoch)
+        hit = Cached(body=cached.body, etag=cached.etag, hit=True, paging=cached.paging)
+        local.put(key, hit, started_at=started_at, epoch=epoch)
         return cached
 
-    async def _fetch_shared(self, key: str, build: Callable[[], Awaitable[bytes]]) -> Cached:
+    async def _fetch_shared(self, key: str, build: Build) -> Cached:
         generation, entry = await self._cache.get_many([GENERATION_KEY, key])
         generation = generation or b"0"
         cached = self._decode(entry, generation)
@@ -129,24 +158,27 @@ class ProductCache:
         finally:
             del self._inflight[flight]
 
-    async def _build(self, key: str, generation: bytes, build: Callable[[], Awaitable[bytes]]) -> Cached:
-        body = await build()  # errors (404s included) propagate and are never cached
-        etag = etag_of(body)
-        await self._cache.set(key, b"\n".join((generation, etag.encode(), body)), ttl_seconds=self._ttl)
-        return Cached(body=body, etag=etag, hit=False)
+    async def _build(self, key: str, generation: bytes, build: Build) -> Cached:
+        built = await build()  # errors (404s included) propagate and are never cached
+        rendered = Rendered(built) if isinstance(built, bytes) else built
+        etag = etag_of(rendered.body)
+        entry = b"\n".join((generation, etag.encode(), _encode_paging(rendered.paging), rendered.body))
+        await self._cache.set(key, entry, ttl_seconds=self._ttl)
+        return Cached(body=rendered.body, etag=etag, hit=False, paging=rendered.paging)
 
     @staticmethod
     def _decode(entry: bytes | None, generation: bytes) -> Cached | None:
         if entry is None:
             return None
-        parts = entry.split(b"\n", 2)
-        if len(parts) != 3 or parts[0] != generation or not parts[1].startswith(b'"'):
+        parts = entry.split(b"\n", 3)
+        if len(parts) != 4 or parts[0] != generation or not parts[1].startswith(b'"'):
             return None  # another generation's, or garbage: a miss
         try:
             etag = parts[1].decode("ascii")
-        except UnicodeDecodeError:
+            paging = _decode_paging(parts[2])
+        except (UnicodeDecodeError, ValueError):
             return None
-        return Cached(body=parts[2], etag=etag, hit=True)
+        return Cached(body=parts[3], etag=etag, hit=True, paging=paging)
 
     async def product_changed(self, product_id: UUID) -> None:
         """After a committed write: the detail entry goes, every list and search moves on, everywhere."""

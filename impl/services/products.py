@@ -38,13 +38,16 @@ from ..db import products as product_rows
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductFilter, ProductRecord, Selection
 from ..errors import Conflict, NotFound
-from .pagination import offset_of, page_count
-from .product_cache import Cached, ProductCache, detail_key, etag_matches, query_key
+from .pagination import Paging, offset_of, page_count, page_links
+from .product_cache import Cached, ProductCache, Rendered, detail_key, etag_matches, query_key
 
 PRODUCT_NOT_FOUND = "Product not found."
 # Matches are counted up to here (the spec's ProductPage.total maximum). A count walks every match
 # it counts: at 10,000 a category page of a million products spent ~2.6 ms of database time counting.
 TOTAL_CAP = 1_000
+MAX_PAGE = 10_000  # the spec's `page` maximum: no link points past it
+LIST_PATH = "/api/v1/products"
+SEARCH_PATH = "/api/v1/products/search"
 SKU_TAKEN = "A product with this SKU already exists."
 
 Ok = TypeVar("Ok")
@@ -86,6 +89,11 @@ def list_filter(query: ListProductsQuery) -> ProductFilter:
     )
 
 
+def links(path: str, query: ListProductsQuery | SearchProductsQuery, cached: Cached) -> str:
+    assert cached.paging is not None  # every page is built with its paging
+    return page_links(path, query, cached.paging)
+
+
 def answer(
     cached: Cached,
     if_none_match: str | None,
@@ -118,7 +126,9 @@ class ProductService:
         return answer(
             cached,
             if_none_match,
-            lambda body, etag, x_cache: ListProducts200Response(body=RawJson(body), etag=etag, x_cache=x_cache),
+            lambda body, etag, x_cache: ListProducts200Response(
+                body=RawJson(body), etag=etag, x_cache=x_cache, link=links(LIST_PATH, query, cached)
+            ),
             lambda etag, x_cache: ListProducts304Response(etag=etag, x_cache=x_cache),
         )
 
@@ -132,7 +142,9 @@ class ProductService:
         return answer(
             cached,
             if_none_match,
-            lambda body, etag, x_cache: SearchProducts200Response(body=RawJson(body), etag=etag, x_cache=x_cache),
+            lambda body, etag, x_cache: SearchProducts200Response(
+                body=RawJson(body), etag=etag, x_cache=x_cache, link=links(SEARCH_PATH, query, cached)
+            ),
             lambda etag, x_cache: SearchProducts304Response(etag=etag, x_cache=x_cache),
         )
 
@@ -147,21 +159,26 @@ class ProductService:
             lambda etag, x_cache: GetProduct304Response(etag=etag, x_cache=x_cache),
         )
 
-    async def _page(self, selection: Selection, page: int, page_size: int) -> bytes:
+    async def _page(self, selection: Selection, page: int, page_size: int) -> Rendered:
         db = self._db.database
         counted = await product_rows.count(db, selection=selection, cap=TOTAL_CAP)
         total = min(counted, TOTAL_CAP)
+        exact = counted <= TOTAL_CAP
         records = await product_rows.page(db, selection=selection, limit=page_size, offset=offset_of(page, page_size))
-        return serialized(
+        pages = page_count(total, page_size)
+        body = serialized(
             ProductPage.model_construct(
                 items=[to_product(r) for r in records],
                 total=total,
-                total_exact=counted <= TOTAL_CAP,
+                total_exact=exact,
                 page=page,
                 page_size=page_size,
-                pages=page_count(total, page_size),
+                pages=pages,
             )
         )
+        # Past a capped total the last page is unknown; a full page may have a next one.
+        has_next = page < pages if exact else len(records) == page_size and page < MAX_PAGE
+        return Rendered(body, Paging(last=pages if exact else None, has_next=has_next))
 
     async def _detail(self, product_id: UUID) -> bytes:
         record = await product_rows.get_live(self._db.database, product_id=product_id)
