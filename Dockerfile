@@ -19,7 +19,10 @@ ARG UV_VERSION=0.13.9
 RUN python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
 
+# uv trusts the base's CA bundle (the system's, plus whatever the base adds to it),
+# not only its built-in roots: builds behind a TLS-inspecting proxy work too.
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     UV_PYTHON=python3 \
     UV_PYTHON_DOWNLOADS=never \
     UV_COMPILE_BYTECODE=1 \
