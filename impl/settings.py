@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=7, ge=1)
+    # Two refreshes with one token this close together are one (two tabs); a later replay ends every token.
+    refresh_reuse_grace_seconds: float = Field(default=5, ge=0, le=5)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=30)

@@ -44,7 +44,11 @@ async def test_concurrent_registrations_of_one_username_make_one_account(client:
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
 
 
-async def test_a_refresh_token_used_concurrently_works_once(client: httpx.AsyncClient) -> None:
+async def test_a_refresh_token_used_concurrently_gives_every_caller_a_pair_within_the_grace_window(
+    client: httpx.AsyncClient,
+) -> None:
+    # Tabs refreshing at once stay signed in (5 s by default); without a window exactly one wins:
+    # tests/test_refresh_reuse.py.
     await register(client, "rotor", "RotorPass123")
     tokens = await login(client, "rotor", "RotorPass123")
 
@@ -52,4 +56,5 @@ async def test_a_refresh_token_used_concurrently_works_once(client: httpx.AsyncC
         return await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
 
     responses = await _gather(5, refresh)
-    assert sorted(r.status_code for r in responses) == [200] + [401] * 4
+    assert [r.status_code for r in responses] == [200] * 5
+    assert len({r.json()["refresh_token"] for r in responses}) == 5

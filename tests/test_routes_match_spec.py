@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -95,6 +96,26 @@ async def test_docs_pages_render_the_spec(client: httpx.AsyncClient) -> None:
         response = await client.get(path)
         assert response.status_code == 200
         assert "/openapi.json" in response.text
+
+
+async def test_documentation_works_with_no_network(client: httpx.AsyncClient) -> None:
+    """Every script, stylesheet and image the pages load comes from this server."""
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        page = await client.get(path)
+        assert re.findall(r"(?:src|href)=[\"'](https?:)?//", page.text) == [], path
+        policy = page.headers["content-security-policy"]
+        assert "http" not in policy, policy  # no other origin is admitted
+        for asset in re.findall(r"(?:src|href)=[\"'](/[^\"']+)[\"']", page.text):
+            loaded = await client.get(asset)
+            assert loaded.status_code == 200, asset
+            assert loaded.headers["content-type"].split(";")[0] in {"text/javascript", "text/css", "image/png"}
+            assert len(loaded.content) > 1000, asset
+
+
+async def test_the_root_leads_to_the_documentation(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
 
 
 async def test_unknown_path_is_a_problem_404(client: httpx.AsyncClient) -> None:

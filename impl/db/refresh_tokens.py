@@ -1,4 +1,9 @@
-"""Refresh-token queries: stored server-side, used once, revoked by family."""
+"""Refresh-token queries: stored server-side, used once, revoked by family.
+
+A family is revoked when any of its rows carries `revoked_at`: a row inserted
+by a rotation that raced the revocation (PostgreSQL, READ COMMITTED) escapes the
+revoking UPDATE, so every use checks the whole family, not only its own row.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from databases import Database
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, select, update
 
 from .tables import refresh_tokens
 
@@ -20,8 +25,15 @@ class UsedToken:
 
 @dataclass(frozen=True, slots=True)
 class KnownToken:
+    user_id: UUID
     family_id: str
     used: bool
+
+
+def _family_live() -> ColumnElement[bool]:
+    """No row of this token's family is revoked."""
+    kin = refresh_tokens.alias("kin")
+    return ~exists().where(kin.c.family_id == refresh_tokens.c.family_id, kin.c.revoked_at.is_not(None))
 
 
 async def insert(
@@ -43,6 +55,7 @@ async def mark_used(db: Database, *, jti: str, at: datetime) -> UsedToken | None
             refresh_tokens.c.used_at.is_(None),
             refresh_tokens.c.revoked_at.is_(None),
             refresh_tokens.c.expires_at > at,
+            _family_live(),
         )
         .values(used_at=at)
         .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
@@ -51,15 +64,45 @@ async def mark_used(db: Database, *, jti: str, at: datetime) -> UsedToken | None
     return None if row is None else UsedToken(user_id=row["user_id"], family_id=row["family_id"])
 
 
-async def get(db: Database, *, jti: str) -> KnownToken | None:
-    query = select(refresh_tokens.c.family_id, refresh_tokens.c.used_at).where(refresh_tokens.c.jti == jti)
+async def reuse_within(db: Database, *, jti: str, at: datetime, since: datetime) -> UsedToken | None:
+    """Use again a token first used after `since` (the grace window), its family still live.
+
+    The no-op UPDATE takes the row's lock, like `mark_used`: a concurrent revocation of
+    the family (which must lock this row too) either waits for this rotation to commit
+    or commits first, and then this statement finds the row revoked and returns nothing.
+    """
+    query = (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.jti == jti,
+            refresh_tokens.c.used_at > since,
+            refresh_tokens.c.revoked_at.is_(None),
+            refresh_tokens.c.expires_at > at,
+            _family_live(),
+        )
+        .values(used_at=refresh_tokens.c.used_at)  # the window runs from the first use
+        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+    )
     row = await db.fetch_one(query)
-    return None if row is None else KnownToken(family_id=row["family_id"], used=row["used_at"] is not None)
+    return None if row is None else UsedToken(user_id=row["user_id"], family_id=row["family_id"])
 
 
-async def revoke_family(db: Database, *, family_id: str, at: datetime) -> None:
-    await db.execute(
+async def get(db: Database, *, jti: str) -> KnownToken | None:
+    query = select(refresh_tokens.c.user_id, refresh_tokens.c.family_id, refresh_tokens.c.used_at).where(
+        refresh_tokens.c.jti == jti
+    )
+    row = await db.fetch_one(query)
+    if row is None:
+        return None
+    return KnownToken(user_id=row["user_id"], family_id=row["family_id"], used=row["used_at"] is not None)
+
+
+async def revoke_family(db: Database, *, family_id: str, at: datetime) -> bool:
+    """Revoke every live token of the family; False when it was revoked already."""
+    revoked = await db.fetch_all(
         update(refresh_tokens)
         .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=at)
+        .returning(refresh_tokens.c.jti)
     )
+    return len(revoked) > 0

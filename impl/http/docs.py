@@ -1,4 +1,8 @@
-"""openapi.yaml served verbatim, and the documentation pages that render it."""
+"""openapi.yaml served verbatim, and the documentation pages that render it, with no network.
+
+Swagger UI and ReDoc come from the pinned `fastapi-offline` package and are
+served by the app itself: the pages reference nothing outside this origin.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,33 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import yaml
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
-DOC_PATHS = ("/openapi.json", "/openapi.yaml", "/docs", "/docs/oauth2-redirect", "/redoc")
+ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
+ASSETS_PATH = "/docs/assets"
+# file name -> media type: what the two pages load
+ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+# The assets change only with the pinned package: caches may keep them a day.
+ASSET_CACHE_CONTROL = "public, max-age=86400"
+DOC_PATHS = (
+    "/",
+    "/openapi.json",
+    "/openapi.yaml",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    *(f"{ASSETS_PATH}/{name}" for name in ASSETS),
+)
 
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
@@ -71,6 +95,11 @@ def spec_json() -> bytes:
 
 def install_spec_routes(app: FastAPI) -> None:
     title = str(spec_document()["info"]["title"])
+    favicon = f"{ASSETS_PATH}/favicon.png"
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/docs", status_code=307)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_json() -> Response:
@@ -82,18 +111,41 @@ def install_spec_routes(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return _guarded(
-            get_swagger_ui_html(
-                openapi_url="/openapi.json", title=f"{title} - docs", oauth2_redirect_url="/docs/oauth2-redirect"
-            )
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{title} - docs",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+            swagger_favicon_url=favicon,
+            # The token survives a reload of the page, so "Try it out" stays signed in.
+            swagger_ui_parameters={"persistAuthorization": True},
         )
+        return _guarded(page)
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
-        from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
-
         return _guarded(get_swagger_ui_oauth2_redirect_html())
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return _guarded(get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc"))
+        page = get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{title} - ReDoc",
+            redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )
+        return _guarded(page)
+
+    for name, media_type in ASSETS.items():
+        app.add_api_route(f"{ASSETS_PATH}/{name}", _asset_route(name, media_type), include_in_schema=False)
+
+
+def _asset_route(name: str, media_type: str) -> Any:
+    content = (ASSETS_DIR / name).read_bytes()
+
+    async def asset() -> Response:
+        return Response(content, media_type=media_type, headers={"Cache-Control": ASSET_CACHE_CONTROL})
+
+    return asset

@@ -88,7 +88,8 @@ class TokenCodec:
         version = payload.get("ver")
         family = payload.get("fam")
         expires = payload["exp"]
-        if not isinstance(version, int) or not isinstance(payload["sub"], str):
+        # bool is an int in Python: a `"ver": true` would pass for version 1.
+        if not isinstance(version, int) or isinstance(version, bool) or not isinstance(payload["sub"], str):
             return None
         if not isinstance(expires, int) or isinstance(expires, bool):  # PyJWT also takes "123" and 1.5
             return None

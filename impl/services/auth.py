@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from contract_runtime.principal import Principal
@@ -31,6 +31,7 @@ BAD_CREDENTIALS = "Incorrect username or password."
 BAD_REFRESH = "The refresh token is invalid, expired or already used."
 EMAIL_TAKEN = "An account with this email already exists."
 USERNAME_TAKEN = "An account with this username already exists."
+DEFAULT_REUSE_GRACE = timedelta(seconds=5)  # the default of the REFRESH_REUSE_GRACE_SECONDS setting
 
 
 class AccessTokenAuthenticator:
@@ -63,10 +64,22 @@ class AccessTokenAuthenticator:
 class AuthService:
     """Implements `generated.interfaces.auth.AuthApi`."""
 
-    def __init__(self, db: Db, hasher: PasswordHasher, codec: TokenCodec) -> None:
+    def __init__(
+        self,
+        db: Db,
+        hasher: PasswordHasher,
+        codec: TokenCodec,
+        *,
+        accounts: AccountCache | None = None,
+        reuse_grace: timedelta = DEFAULT_REUSE_GRACE,
+    ) -> None:
         self._db = db
         self._hasher = hasher
         self._codec = codec
+        # Ending a user's tokens must also drop its cached account (embedded mode), or the
+        # authenticator keeps honouring access tokens of the old version.
+        self._accounts = accounts
+        self._reuse_grace = reuse_grace
 
     async def register_user(self, *, body: UserRegister) -> RegisterUser201Response:
         # Duplicates are refused before the slow hash; the unique indexes catch a racing twin (409).
@@ -101,24 +114,42 @@ class AuthService:
         claims = self._codec.decode(body.refresh_token, expected="refresh")
         if claims is None or claims.family is None:
             raise Unauthenticated(BAD_REFRESH)
-        now = datetime.now(UTC)
         pair: TokenPair | None = None
+        ended_tokens = False
         async with self._db.write() as db:
+            now = datetime.now(UTC)  # inside the transaction: waiting for the write lock does not eat the window
             used = await token_rows.mark_used(db, jti=claims.jti, at=now)
+            if used is None and self._reuse_grace > timedelta(0):
+                # Two tabs refreshing with one token at once: the later one gets a pair of the same family.
+                used = await token_rows.reuse_within(db, jti=claims.jti, at=now, since=now - self._reuse_grace)
             if used is None:
                 known = await token_rows.get(db, jti=claims.jti)
                 if known is not None and known.used:
-                    # A used token presented again: someone holds a copy. End the family.
-                    await token_rows.revoke_family(db, family_id=known.family_id, at=now)
+                    ended_tokens = await self._end_everything(db, known, at=now)
             else:
                 user = await user_rows.get_live(db, user_id=used.user_id)
                 if user is None or not user.is_active or user.token_version != claims.version:
                     await token_rows.revoke_family(db, family_id=used.family_id, at=now)
                 else:
                     pair = await self._issue(db, user, family=used.family_id)
+        if ended_tokens and self._accounts is not None:
+            self._accounts.invalidate()  # after the commit, before the answer (see AccountCache)
         if pair is None:
             raise Unauthenticated(BAD_REFRESH)
         return RefreshTokens200Response(body=pair)
+
+    async def _end_everything(self, db: Session, known: token_rows.KnownToken, *, at: datetime) -> bool:
+        """A used token presented after the grace window: someone holds a copy; end the user's tokens.
+
+        The family is revoked and the user's token version moves on, which ends its access
+        tokens (the thief's newest one included) and its other refresh tokens. Only the first
+        replay does so: whoever holds a token of a family revoked already must not be able to
+        log the user out again and again. True when tokens were ended.
+        """
+        if not await token_rows.revoke_family(db, family_id=known.family_id, at=at):
+            return False
+        await user_rows.update_live(db, user_id=known.user_id, values={}, end_tokens=True)
+        return True
 
     async def get_current_user(self, *, principal: Principal) -> GetCurrentUser200Response:
         # The authenticator has just read this account (and checked it is live, active and current).
