@@ -34,9 +34,11 @@ ensure_uv() {
 # ensure_runtime_env [--dev]: the app's environment, exactly as uv.lock says.
 ensure_runtime_env() {
     ensure_uv
-    # Without --dev: runtime packages only, leaving any test tools already there.
-    local groups=(--no-dev --inexact)
-    [ "${1:-}" = "--dev" ] && groups=()
+    # Without --dev: runtime packages only. A venv that has the test tools keeps
+    # them (uv's --no-dev removes them even with --inexact, which broke a test
+    # run going on while scripts/serve started).
+    local groups=(--no-dev)
+    if [ "${1:-}" = "--dev" ] || [ -x "$ROOT/.venv/bin/pytest" ]; then groups=(); fi
     "$UV" sync --quiet --frozen --python "$(find_python)" "${groups[@]}"
 }
 
