@@ -4,6 +4,7 @@ DomainError
 ├── NotFound          unknown or deleted resources
 ├── Conflict          duplicates, the last active admin
 ├── Forbidden         object-level rules (who may do what)
+├── InvalidInput      a value the schema allows but a rule refuses (a weak password)
 └── Unauthenticated   bad credentials or tokens
 
 The HTTP layer (`impl/http/problems.py`) turns each into its problem+json answer.
@@ -28,6 +29,18 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     pass
+
+
+class InvalidInput(DomainError):
+    """`field` of the request body breaks a rule the schema cannot state; `rule` names the rule.
+
+    `detail` says why in words that never repeat the value (it may be a secret).
+    """
+
+    def __init__(self, field: str, detail: str, *, rule: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.rule = rule
 
 
 class Unauthenticated(DomainError):

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .security.password_policy import account_words, refusal
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -70,6 +72,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ADMIN_PASSWORD must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, like any password"
             )
+        if password:
+            words = account_words(username=self.admin_username, email=self.admin_email)
+            reason = refusal(password, user_inputs=words)
+            if reason is not None:  # the reason never repeats the password: this line goes to the log
+                raise ValueError(f"ADMIN_PASSWORD {reason}")
         return self
 
     @model_validator(mode="after")

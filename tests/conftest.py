@@ -31,7 +31,7 @@ from impl.db.migrate import upgrade
 from impl.settings import Settings
 from tests.spec_responses import check_async_response
 
-ADMIN = {"email": "admin@example.com", "username": "admin", "password": "AdminPass123"}
+ADMIN = {"email": "admin@example.com", "username": "admin", "password": "Quartz-Meadow-61"}
 TEST_SECRET = "test-only-secret-" + "x" * 40
 
 
@@ -142,7 +142,7 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> dict
 
 
 async def register(
-    client: httpx.AsyncClient, username: str, password: str = "UserPass123", email: str | None = None
+    client: httpx.AsyncClient, username: str, password: str = "Quill-Sparrow-64", email: str | None = None
 ) -> dict[str, Any]:
     body = {"email": email or f"{username}@example.com", "username": username, "password": password}
     response = await client.post("/api/v1/auth/register", json=body)
@@ -162,8 +162,8 @@ async def admin_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def user_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as c:
-        user = await register(c, "alice", "AlicePass123")
-        tokens = await login(c, "alice", "AlicePass123")
+        user = await register(c, "alice", "Orchid-Tundra-27")
+        tokens = await login(c, "alice", "Orchid-Tundra-27")
         c.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         c.user = user  # type: ignore[attr-defined]
         yield c

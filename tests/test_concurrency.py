@@ -37,7 +37,7 @@ async def test_concurrent_creates_with_one_sku_make_one_product(admin_client: ht
 
 async def test_concurrent_registrations_of_one_username_make_one_account(client: httpx.AsyncClient) -> None:
     async def sign_up() -> httpx.Response:
-        body = {"email": "racer@example.com", "username": "racer", "password": "RacerPass123"}
+        body = {"email": "racer@example.com", "username": "racer", "password": "Granite-Willow-58"}
         return await client.post("/api/v1/auth/register", json=body)
 
     responses = await _gather(6, sign_up)
@@ -49,8 +49,8 @@ async def test_a_refresh_token_used_concurrently_gives_every_caller_a_pair_withi
 ) -> None:
     # Tabs refreshing at once stay signed in (5 s by default); without a window exactly one wins:
     # tests/test_refresh_reuse.py.
-    await register(client, "rotor", "RotorPass123")
-    tokens = await login(client, "rotor", "RotorPass123")
+    await register(client, "rotor", "Velvet-Harbor-94")
+    tokens = await login(client, "rotor", "Velvet-Harbor-94")
 
     async def refresh() -> httpx.Response:
         return await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 USERS = "/api/v1/users"
-ALICE_PASSWORD = "AlicePass123"
+ALICE_PASSWORD = "Orchid-Tundra-27"
 
 
 def user_url(user_id: str) -> str:
@@ -66,7 +66,7 @@ async def test_a_user_can_read_its_own_record(user_client: httpx.AsyncClient) ->
 
 
 async def test_a_user_can_update_its_own_username_and_email(user_client: httpx.AsyncClient) -> None:
-    change = {"username": "alice2", "email": "alice2@example.com", "current_password": "AlicePass123"}
+    change = {"username": "alice2", "email": "alice2@example.com", "current_password": "Orchid-Tundra-27"}
     response = await user_client.put(user_url(alice(user_client)["id"]), json=change)
     assert response.status_code == 200, response.text
     assert response.json()["username"] == "alice2"
@@ -286,10 +286,10 @@ async def test_an_admin_deletes_a_user_whose_names_become_free_again(
     assert "alice" not in await usernames(admin_client)
     assert (await admin_client.get(USERS)).json()["total"] == 1
 
-    again = await register(admin_client, "alice", "OtherPass123", email=alice(user_client)["email"])
+    again = await register(admin_client, "alice", "Ember-Lagoon-36", email=alice(user_client)["email"])
     assert again["id"] != alice_id
     assert again["email"] == alice(user_client)["email"]
-    await login(admin_client, "alice", "OtherPass123")
+    await login(admin_client, "alice", "Ember-Lagoon-36")
     assert_problem(await admin_client.post(LOGIN, data={"username": "alice", "password": ALICE_PASSWORD}), 401)
 
 
@@ -401,7 +401,7 @@ async def test_taking_another_live_users_username_or_email_is_409(
     user_client: httpx.AsyncClient, admin_client: httpx.AsyncClient, change: dict[str, str]
 ) -> None:
     await register(admin_client, "bob", email="bob@example.com")
-    own = {**change, "current_password": "AlicePass123"} if "email" in change else change
+    own = {**change, "current_password": "Orchid-Tundra-27"} if "email" in change else change
     assert_problem(await user_client.put(user_url(alice(user_client)["id"]), json=own), 409)
     assert_problem(await admin_client.put(user_url(alice(user_client)["id"]), json=change), 409)
     assert (await user_client.get(ME)).json() == alice(user_client)
@@ -412,7 +412,7 @@ async def test_a_deleted_users_username_and_email_can_be_taken_by_an_update(
 ) -> None:
     bob = await register(admin_client, "bob", email="bob@example.com")
     assert (await admin_client.delete(user_url(bob["id"]))).status_code == 204
-    change = {"username": "Bob", "email": "BOB@example.com", "current_password": "AlicePass123"}
+    change = {"username": "Bob", "email": "BOB@example.com", "current_password": "Orchid-Tundra-27"}
     response = await user_client.put(user_url(alice(user_client)["id"]), json=change)
     assert response.status_code == 200, response.text
 
@@ -423,7 +423,7 @@ async def test_a_user_changing_its_own_email_gives_its_current_password(user_cli
     wrong = {"email": "taken-over@example.com", "current_password": "NotAlicePass1"}
     assert_problem(await user_client.put(url, json=wrong), 403)
     assert (await user_client.get(ME)).json()["email"] == alice(user_client)["email"]
-    right = {"email": "alice.new@example.com", "current_password": "AlicePass123"}
+    right = {"email": "alice.new@example.com", "current_password": "Orchid-Tundra-27"}
     assert (await user_client.put(url, json=right)).json()["email"] == "alice.new@example.com"
 
 

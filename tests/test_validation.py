@@ -17,7 +17,8 @@ async def test_special_use_email_domains_that_format_email_allows_are_accepted(c
     # pydantic's EmailStr refuses these; JSON Schema's `format: email` does not.
     for number, email in enumerate(["someone@localhost", "someone@example.invalid", "a@b.test"]):
         response = await client.post(
-            "/api/v1/auth/register", json={"email": email, "username": f"special{number}", "password": "Password123"}
+            "/api/v1/auth/register",
+            json={"email": email, "username": f"special{number}", "password": "Lantern-Quarry-52"},
         )
         assert response.status_code == 201, response.text
         assert response.json()["email"] == email
@@ -25,7 +26,7 @@ async def test_special_use_email_domains_that_format_email_allows_are_accepted(c
 
 async def test_an_email_without_at_sign_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/auth/register", json={"email": "not-an-email", "username": "bob", "password": "Password123"}
+        "/api/v1/auth/register", json={"email": "not-an-email", "username": "bob", "password": "Lantern-Quarry-52"}
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "email"]

@@ -13,10 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from contract_runtime.problems import Problem, problem_document
+from contract_runtime.problems import FieldIssue, Problem, problem_document
 
 from ..db.database import UniqueViolation, is_unavailable
-from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
+from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..security.passwords import HasherBusy
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,10 @@ _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
 
 def map_error(exc: Exception) -> Problem | None:
     """The problem an implementation's error stands for; None for a bug (answered 500)."""
+    if isinstance(exc, InvalidInput):
+        # The shape of the runtime's own 422 (the spec's ValidationFailed), the offending field listed.
+        issue = FieldIssue(loc=("body", exc.field), msg=exc.detail, type=exc.rule)
+        return Problem(422, "validation-error", "Validation failed", exc.detail, errors=(issue,))
     if isinstance(exc, DomainError):
         for kind, (status, slug, title) in _DOMAIN.items():
             if isinstance(exc, kind):

@@ -2,7 +2,9 @@
 
 Hashing is slow on purpose and runs in a bounded number of slots. A caller that
 cannot get a slot within `max_wait_seconds` gets `HasherBusy` at once instead of
-queueing behind a flood of logins. The hashing threads run at the lowest CPU
+queueing behind a flood of logins. The strength check of a new password (zxcvbn,
+pure Python, up to ~0.15 s) takes the same slots, so a flood of registrations
+cannot queue unbounded CPU work either. The hashing threads run at the lowest CPU
 priority (nice 19): on a core shared with the event loop, a flood of logins
 slows the logins, not every other request.
 """
@@ -13,12 +15,14 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from passlib.context import CryptContext
+
+from .password_policy import refusal
 
 T = TypeVar("T")
 LOWEST_PRIORITY = 19
@@ -72,6 +76,13 @@ class PasswordHasher:
     async def verify(self, password: str, password_hash: str) -> bool:
         async with self._slot():
             return await self._run(self._context.verify, password, password_hash)
+
+    async def refusal(self, password: str, *, user_inputs: Sequence[str] = ()) -> str | None:
+        """Why a new password is refused (see `password_policy`), or None; off the event loop."""
+        async with self._slot():
+            return await asyncio.get_running_loop().run_in_executor(
+                self._threads, lambda: refusal(password, user_inputs=user_inputs)
+            )
 
     async def verify_nothing(self, password: str) -> None:
         """Spend the time a real verification takes, for an account that does not exist."""

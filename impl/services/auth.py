@@ -26,6 +26,7 @@ from ..security.passwords import PasswordHasher
 from ..security.tokens import TokenCodec
 from .account_cache import AccountCache
 from .accounts import AccountPrincipal, scopes_for, to_user
+from .password_rules import ensure_acceptable
 
 BAD_CREDENTIALS = "Incorrect username or password."
 BAD_REFRESH = "The refresh token is invalid, expired or already used."
@@ -84,6 +85,7 @@ class AuthService:
     async def register_user(self, *, body: UserRegister) -> RegisterUser201Response:
         # Duplicates are refused before the slow hash; the unique indexes catch a racing twin (409).
         await self._ensure_free(self._db.database, body.email, body.username)
+        await ensure_acceptable(self._hasher, body.password, username=body.username, email=body.email)
         password_hash = await self._hasher.hash(body.password)
         now = datetime.now(UTC)
         async with self._db.write() as db:

@@ -25,6 +25,7 @@ from ..security.passwords import PasswordHasher
 from .account_cache import AccountCache
 from .accounts import to_user
 from .pagination import offset_of, page_count
+from .password_rules import ensure_acceptable
 
 USER_NOT_FOUND = "User not found."
 LAST_ADMIN = "The last active admin cannot be demoted, deactivated or deleted."
@@ -77,6 +78,7 @@ class UserService:
             raise Forbidden("Only an admin may set is_active.")
         # A stolen session must not be enough to take the account: own password or email needs the password.
         changing_own_credentials = principal.subject == str(user_id) and bool(fields & {"password", "email"})
+        current: UserRecord | None = None
         if changing_own_credentials:
             if body.current_password is None:
                 raise Forbidden("Give current_password to change your own password or email.")
@@ -84,6 +86,11 @@ class UserService:
             current = await self._live(self._db.database, user_id)
             if not await self._hasher.verify(body.current_password, current.password_hash):
                 raise Forbidden("current_password is not correct.")
+        if body.password is not None:
+            # Judged against the account's words as they will be after this change.
+            current = current or await self._live(self._db.database, user_id)
+            username, email = body.username or current.username, body.email or current.email
+            await ensure_acceptable(self._hasher, body.password, username=username, email=email)
 
         changes: dict[str, Any] = {"updated_at": datetime.now(UTC)}
         if body.email is not None:

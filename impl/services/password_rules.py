@@ -1,0 +1,16 @@
+"""The one place a new password is judged: registration and password changes (the admin's at start-up is settings')."""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput
+from ..security.password_policy import account_words
+from ..security.passwords import PasswordHasher
+
+POLICY_RULE = "password-policy"
+
+
+async def ensure_acceptable(hasher: PasswordHasher, password: str, *, username: str, email: str) -> None:
+    """Refuse (422) a password that is whitespace, common or easy to guess for this account."""
+    reason = await hasher.refusal(password, user_inputs=account_words(username=username, email=email))
+    if reason is not None:
+        raise InvalidInput("password", f"The password {reason}.", rule=POLICY_RULE)
