@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL, make_url
 from impl.app import create_app
 from impl.db.migrate import upgrade
 from impl.settings import Settings
+from tests.servers import PostgresCluster, postgres_bin_dir
 from tests.spec_responses import check_async_response
 
 ADMIN = {"email": "admin@example.com", "username": "admin", "password": "Quartz-Meadow-61"}
@@ -218,3 +219,20 @@ def redis_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]
             os.kill(process.pid, signal.SIGCONT)
             process.kill()
         process.wait()
+
+
+@pytest.fixture
+def postgres_server() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of this test's own (started; the test may crash, freeze and restart it)."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI_REQUIRE_SERVERS") == "1":  # CI has them: missing binaries are a failure there
+            pytest.fail("PostgreSQL's server binaries (initdb, pg_ctl) are not installed, and CI_REQUIRE_SERVERS=1")
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    cluster = PostgresCluster(bin_dir, free_port())
+    try:
+        cluster.initdb()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

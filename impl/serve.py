@@ -1,0 +1,113 @@
+"""`python -m impl.serve [uvicorn options]`: the API under uvicorn, with the settings' connection limits.
+
+`scripts/serve` and the image start the API this way (adding `--host` and
+`--port`), so they share one command line: uvicorn's own, with
+
+- `--timeout-graceful-shutdown SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM uvicorn
+  stops accepting connections (new ones are refused), closes idle ones, lets the
+  requests in flight finish and answer (with `Connection: close`), and cancels
+  what is still running after this long;
+- `--timeout-keep-alive KEEP_ALIVE_TIMEOUT_SECONDS`: an idle keep-alive
+  connection is closed after this long;
+- `--limit-concurrency LIMIT_CONCURRENCY`: past this many connections and
+  requests at once uvicorn answers 503 itself, a backstop above the app's own
+  MAX_IN_FLIGHT (which answers 503 problem+json first).
+
+Options given on the command line come after these and win. A request the
+shutdown timeout cuts before it was answered gets a 503 problem (uvicorn would
+send a bare 500). A shutdown that SIGTERM asked for exits 0 (uvicorn re-raises
+the signal once it has drained, which would end the process as killed by it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from types import FrameType
+
+from uvicorn.main import main as uvicorn_main
+
+from contract_runtime.asgi import ASGIApp, Message, Receive, Scope, Send
+from contract_runtime.problems import Problem, problem_document
+
+from .app import create_app
+from .http.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
+from .settings import Settings, load_settings
+
+APP = "impl.serve:create_served_app"
+SHUTTING_DOWN = Problem(
+    503,
+    "shutting-down",
+    "Service unavailable",
+    "The server is shutting down and could not finish this request; try again.",
+    headers={"Retry-After": "1"},
+)
+
+
+class AnswerWhenCut:
+    """ASGI middleware: a request cancelled before its answer started (uvicorn's graceful-shutdown
+    timeout is what cancels requests) is answered 503, not uvicorn's text/plain 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except asyncio.CancelledError:
+            if started:
+                raise
+            content = json.dumps(problem_document(SHUTTING_DOWN, PROBLEM_TYPE_PREFIX)).encode()
+            headers = [(name.lower().encode(), value.encode()) for name, value in SHUTTING_DOWN.headers.items()]
+            headers += [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(content)).encode())]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
+
+
+def create_served_app() -> ASGIApp:
+    """The app as uvicorn serves it (a factory: each worker builds its own)."""
+    return AnswerWhenCut(create_app())
+
+
+def uvicorn_arguments(settings: Settings) -> list[str]:
+    """uvicorn's command line for the app, before any options of the caller's."""
+    return [
+        APP,
+        "--factory",
+        "--proxy-headers",
+        "--no-server-header",
+        "--timeout-graceful-shutdown",
+        str(settings.shutdown_timeout_seconds),
+        "--timeout-keep-alive",
+        str(settings.keep_alive_timeout_seconds),
+        "--limit-concurrency",
+        str(settings.limit_concurrency),
+    ]
+
+
+def _drained(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = load_settings()  # a refused setting stops here, in one line
+    # uvicorn handles SIGTERM while it serves; the signal it re-raises after draining lands here.
+    signal.signal(signal.SIGTERM, _drained)
+    arguments = sys.argv[1:] if argv is None else argv
+    uvicorn_main.main(args=[*uvicorn_arguments(settings), *arguments], prog_name="uvicorn")
+
+
+if __name__ == "__main__":
+    main()
