@@ -34,7 +34,7 @@ from .settings import Settings, load_settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    db = Db(settings.resolved_database_url())
+    db = Db(settings.resolved_database_url(), timeout=settings.database_timeout_seconds)
     cache = cache_from_url(
         settings.redis_url, prefix=settings.cache_prefix, memory_max_bytes=settings.cache_memory_max_bytes
     )

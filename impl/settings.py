@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=10.0, ge=0)
     # Requests one process serves at once; past it, operations answer 503 with Retry-After.
     max_in_flight: int = Field(default=512, ge=0)
+    # PostgreSQL: the longest wait to connect, for a pooled connection, and for each statement; past it, 503.
+    database_timeout_seconds: float = Field(default=5.0, gt=0)
     # uvicorn, as `python -m impl.serve` (scripts/serve, the image) runs it: on SIGTERM, in-flight requests
     # get this long to finish; an idle keep-alive connection is closed after this long; past this many
     # connections and requests at once, uvicorn itself answers 503 (a backstop above MAX_IN_FLIGHT).

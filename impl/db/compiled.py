@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from databases.backends.postgres import PostgresBackend, PostgresConnection
+from databases.backends.postgres import PostgresConnection
 from sqlalchemy.sql.ddl import DDLElement
 
 MAX_SHAPES = 1024
@@ -47,6 +47,8 @@ def _shape_of(dialect: Any, query: Any, key: Any) -> _Shape:
 
 
 class CompiledCachePostgresConnection(PostgresConnection):
+    """A `databases` connection that compiles each statement shape once (see database.py's subclass)."""
+
     def _compile(self, query: Any) -> tuple[str, list[Any], Any]:
         key = None if isinstance(query, DDLElement) else query._generate_cache_key()
         if key is None or any(param.expanding for param in key.bindparams):
@@ -57,9 +59,3 @@ class CompiledCachePostgresConnection(PostgresConnection):
         processors = shape.processors
         args = [processors[name](values[name]) if name in processors else values[name] for name in shape.names]
         return shape.sql, args, shape.result_columns
-
-
-def install(backend: PostgresBackend) -> None:
-    """Make `backend` hand out connections that reuse compiled statements."""
-    # databases 0.9 has no hook for its connection class: replace the factory on this instance.
-    setattr(backend, "connection", lambda: CompiledCachePostgresConnection(backend, backend._dialect))  # noqa: B010

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from contract_runtime.problems import FieldIssue, Problem, problem_document
 
-from ..db.database import UniqueViolation, is_unavailable
+from ..db.database import UniqueViolation, is_unavailable, one_line
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..security.passwords import HasherBusy
 
@@ -48,7 +48,7 @@ def map_error(exc: Exception) -> Problem | None:
         return Problem(409, "conflict", "Conflict", "A resource with these unique values already exists.")
     if is_unavailable(exc):
         # One line per failure: an outage must not flood the log with tracebacks.
-        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, one_line(exc) or "timed out")
         return Problem(
             503,
             "database-unavailable",
