@@ -37,7 +37,10 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 FROM ${BASE} AS runtime
 
-ENV PATH=/app/.venv/bin:$PATH \
+# The source revision /health reports (e.g. --build-arg BUILD_REVISION=$(git rev-parse --short HEAD)).
+ARG BUILD_REVISION=""
+ENV BUILD_REVISION=${BUILD_REVISION} \
+    PATH=/app/.venv/bin:$PATH \
     VIRTUAL_ENV=/app/.venv \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

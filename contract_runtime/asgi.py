@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel
 
 from .binding import BoundOperation
-from .operations import Contract, Operation, Parameter
+from .operations import Contract, Operation, Parameter, RequestBody
 from .principal import Authenticator, Principal
 from .problems import (
     Problem,
@@ -48,6 +48,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ErrorMapper = Callable[[Exception], Problem | None]
+# Called for every request routed to an operation, before anything is read: a Problem refuses it.
+Admission = Callable[[Operation, Scope], Awaitable[Problem | None]]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,27 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 class ClientDisconnected(Exception):
     """The client went away before its body arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class CorsPolicy:
+    """Cross-origin access for browsers on `origins` (exact `scheme://host[:port]` values)."""
+
+    origins: frozenset[str]
+    allow_headers: tuple[str, ...] = ("Authorization", "Content-Type", "If-None-Match", "X-Request-ID")
+    expose_headers: tuple[str, ...] = (
+        "ETag",
+        "Link",
+        "Location",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "WWW-Authenticate",
+        "X-Cache",
+        "X-Request-ID",
+    )
+    max_age_seconds: int = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +141,21 @@ def _enum_fields(model: Any) -> dict[str, Callable[[Any], Any]]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """One media type an operation takes: how to check it, and the model it becomes."""
+
+    spec: RequestBody
+    validator: Validator
+    enums: Mapping[str, Callable[[Any], Any]]
+
+
 class _Endpoint:
     """One operation, ready to serve: its validators and its parameters by location."""
 
     __slots__ = (
-        "body",
-        "body_enums",
-        "body_validator",
+        "accepted",
+        "bodies",
         "handler",
         "header_params",
         "operation",
@@ -145,11 +176,15 @@ class _Endpoint:
         self.parameters_validator: Validator | None = (
             parameters_validator(root, op.operation_id) if op.parameters else None
         )
-        self.body = op.body
-        self.body_validator: Validator | None = (
-            body_validator(root, op.operation_id, op.body.secret_fields) if op.body else None
-        )
-        self.body_enums = _enum_fields(op.body.model) if op.body else {}
+        self.bodies = {
+            body.media_type: _Body(
+                spec=body,
+                validator=body_validator(root, op.operation_id, body.media_type, body.secret_fields),
+                enums=_enum_fields(body.model),
+            )
+            for body in op.bodies
+        }
+        self.accepted = " or ".join(self.bodies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +210,12 @@ class ContractRouter:
         passthrough_paths: Iterable[str] = (),
         limits: RequestLimits | None = None,
         never_shed: Iterable[str] = (),
+        admission: Admission | None = None,
+        cors: CorsPolicy | None = None,
     ) -> None:
         self.app = app
+        self._admission = admission
+        self._cors = cors if cors is not None and cors.origins else None
         self._limits = limits or RequestLimits()
         self._never_shed = frozenset(never_shed)  # operationIds served however busy (health probes)
         self._in_flight = 0
@@ -245,6 +284,13 @@ class ContractRouter:
             await self._send_problem(send, Problem(404, "not-found", "Not found", "No such path."))
             return
         entry, path_values = matched
+        if self._cors is not None:
+            origin = _header(scope, b"origin")
+            if origin is not None and origin in self._cors.origins:
+                if method == "OPTIONS" and _header(scope, b"access-control-request-method") in entry.endpoints:
+                    await self._send_preflight(send, origin, entry.allow)
+                    return
+                send = _with_cors(send, origin, self._cors)
         endpoint = entry.endpoints.get(method)
         if endpoint is None:
             await self._send_problem(send, self._not_allowed(method, entry.allow))
@@ -255,6 +301,11 @@ class ContractRouter:
             return
         self._in_flight += 1
         try:
+            if self._admission is not None:
+                refusal = await self._admission(endpoint.operation, scope)
+                if refusal is not None:
+                    await self._send_problem(send, refusal)
+                    return
             await self._answer(endpoint, scope, receive, send, path_values)
         finally:
             self._in_flight -= 1
@@ -277,6 +328,19 @@ class ContractRouter:
             await self._send_problem(send, problem)
             return
         await self._send_result(send, result)
+
+    async def _send_preflight(self, send: Send, origin: str, allow: str) -> None:
+        assert self._cors is not None
+        headers = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-methods", allow.encode("latin-1")),
+            (b"access-control-allow-headers", ", ".join(self._cors.allow_headers).encode("latin-1")),
+            (b"access-control-max-age", str(self._cors.max_age_seconds).encode("latin-1")),
+            (b"vary", b"Origin"),
+            _NOSNIFF,
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
 
     def _oversized(self, scope: Scope) -> Problem | None:
         """414 or 431 for a request whose target or header fields pass the limits."""
@@ -325,7 +389,7 @@ class ContractRouter:
             kwargs["principal"] = principal
         if endpoint.parameters_validator is not None:
             self._parse_parameters(endpoint, scope, headers, path_values, kwargs)
-        if endpoint.body is not None:
+        if endpoint.bodies:
             kwargs["body"] = await self._parse_body(endpoint, headers, receive)
         return await endpoint.handler(**kwargs)
 
@@ -355,12 +419,10 @@ class ContractRouter:
             kwargs["query"] = endpoint.query_type(**fields)
 
     async def _parse_body(self, endpoint: _Endpoint, headers: Mapping[str, str], receive: Receive) -> BaseModel:
-        body = endpoint.body
-        assert body is not None
-        assert endpoint.body_validator is not None
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != body.media_type:
-            raise unsupported_media_type(body.media_type)
+        body = endpoint.bodies.get(media_type)
+        if body is None:
+            raise unsupported_media_type(endpoint.accepted)
         raw = await self._read_bounded(headers, receive)
         data: Any
         if media_type == "application/x-www-form-urlencoded":
@@ -373,12 +435,12 @@ class ContractRouter:
                 data = json.loads(raw, parse_constant=_reject_constant)
             except (ValueError, RecursionError):
                 raise malformed("The request body is not valid JSON.") from None
-        endpoint.body_validator.check(data)
+        body.validator.check(data)
         # The spec accepted it: build the model without a second validation by a
         # library that reads the schema differently; only the fields sent are set.
-        enums = endpoint.body_enums
+        enums = body.enums
         values = {name: enums[name](value) if name in enums else value for name, value in data.items()}
-        model: BaseModel = body.model.model_construct(**values)
+        model: BaseModel = body.spec.model.model_construct(**values)
         return model
 
     async def _read_bounded(self, headers: Mapping[str, str], receive: Receive) -> bytes:
@@ -459,6 +521,28 @@ class ContractRouter:
         headers.append(_NOSNIFF)
         await send({"type": "http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _with_cors(send: Send, origin: str, cors: CorsPolicy) -> Send:
+    added = [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-expose-headers", ", ".join(cors.expose_headers).encode("latin-1")),
+        (b"vary", b"Origin"),
+    ]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *added]
+        await send(message)
+
+    return sending
 
 
 def _with_nosniff(send: Send) -> Send:

@@ -59,7 +59,7 @@ class Operation:
     function_name: str  # the method of the implementation
     parameters: tuple[Parameter, ...]
     query_type: Callable[..., Any] | None  # the generated Query dataclass, if any query parameter
-    body: RequestBody | None
+    bodies: tuple[RequestBody, ...]  # one per media type it takes; empty: no request body
     security: tuple[SecurityRequirement, ...]  # any one satisfies; empty: anonymous
     statuses: frozenset[int]  # every status the spec declares for it
 

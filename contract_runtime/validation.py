@@ -106,5 +106,8 @@ def parameters_validator(root: Mapping[str, Any], operation_id: str) -> Validato
     return Validator(root, f"#/x-operations/{operation_id}/parameters")
 
 
-def body_validator(root: Mapping[str, Any], operation_id: str, secret_fields: frozenset[str]) -> Validator:
-    return Validator(root, f"#/x-operations/{operation_id}/body", base_loc=("body",), secret_fields=secret_fields)
+def body_validator(
+    root: Mapping[str, Any], operation_id: str, media_type: str, secret_fields: frozenset[str]
+) -> Validator:
+    pointer = f"#/x-operations/{operation_id}/bodies/{media_type.replace('~', '~0').replace('/', '~1')}"
+    return Validator(root, pointer, base_loc=("body",), secret_fields=secret_fields)

@@ -95,6 +95,26 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(max_length=4096, min_length=1)]
 
 
+class GrantType1(StrEnum):
+    refresh_token = 'refresh_token'
+
+
+class RefreshForm(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    grant_type: GrantType1
+    refresh_token: Annotated[str, Field(max_length=4096, min_length=1)]
+    scope: Annotated[
+        Optional[str],
+        Field(
+            description="Ignored; scopes follow the account's role.", max_length=1000
+        ),
+    ] = None
+    client_id: Annotated[Optional[str], Field(max_length=255)] = None
+    client_secret: Annotated[Optional[str], Field(max_length=255)] = None
+
+
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
@@ -280,6 +300,18 @@ class SortOrder(StrEnum):
 
 class Liveness(BaseModel):
     status: Literal['ok']
+    version: Annotated[
+        str,
+        Field(
+            description="The API's version (this document's `info.version`, which is the package's)."
+        ),
+    ]
+    revision: Annotated[
+        Optional[str],
+        Field(
+            description='The source revision (git) the running build was made from; null when unknown.'
+        ),
+    ]
 
 
 class CheckStatus(StrEnum):

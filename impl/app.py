@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from contract_runtime.asgi import ContractRouter, RequestLimits
+from contract_runtime.asgi import ContractRouter, CorsPolicy, RequestLimits
 from contract_runtime.binding import bind
 from generated.implementations import Implementations
 from generated.operations import CONTRACT
@@ -19,8 +19,10 @@ from .bootstrap import ensure_admin
 from .cache import cache_from_url
 from .db.database import Db, check_schema
 from .db.migrate import head_revision
+from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
+from .limits.counters import counters_from_url
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.account_cache import AccountCache
@@ -28,8 +30,13 @@ from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
 from .services.product_cache import ProductCache, local_layer
 from .services.products import ProductService
+from .services.throttle import LoginThrottle
 from .services.users import UserService
 from .settings import Settings, load_settings
+from .version import VERSION, source_revision
+
+# The operations that hash a password or mint tokens: each is limited per address.
+RATE_LIMITED_OPERATIONS = ("registerUser", "loginForm", "loginJson", "refreshTokens")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,11 +61,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     product_cache = ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds, local=local)
     # One process by design without Redis: accounts may then be kept in memory (see AccountCache).
     accounts = AccountCache(enabled=not cache.shared)
+    counters = counters_from_url(settings.redis_url, prefix=settings.cache_prefix + "limits:")
+    throttle = LoginThrottle(
+        counters,
+        per_account_address=settings.login_failures_per_account_address,
+        per_account=settings.login_failures_per_account,
+        window_seconds=settings.login_failure_window_seconds,
+        trust_seconds=settings.refresh_token_days * 86_400,
+    )
     implementations = Implementations(
-        auth=AuthService(db, hasher, codec),
+        auth=AuthService(
+            db,
+            hasher,
+            codec,
+            throttle,
+            accounts=accounts,
+            reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
+        ),
         products=ProductService(db, product_cache),
         users=UserService(db, hasher, accounts),
-        health=HealthService(db, cache.ping),
+        health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
     )
     authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec, accounts)}
     # Refuses to build an app that leaves an operation of the spec unimplemented.
@@ -80,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:  # also when start-up fails: nothing is left open
             await db.disconnect()
             await cache.close()
+            await counters.close()
             hasher.close()
 
     app = FastAPI(
@@ -115,5 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         # Probes must see the process as it is, however busy.
         never_shed=("getLiveness", "getReadiness"),
+        cors=CorsPolicy(origins=settings.allowed_origins()),
+        admission=AddressCeiling(
+            counters, per_minute=settings.rate_limit_per_address_per_minute, limited=RATE_LIMITED_OPERATIONS
+        ),
     )
     return app

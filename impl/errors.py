@@ -5,7 +5,8 @@ DomainError
 ├── Conflict          duplicates, the last active admin
 ├── Forbidden         object-level rules (who may do what)
 ├── InvalidInput      a value the schema allows but a rule refuses (a weak password)
-└── Unauthenticated   bad credentials or tokens
+├── Unauthenticated   bad credentials or tokens
+└── RateLimited       too many attempts (failed logins)
 
 The HTTP layer (`impl/http/problems.py`) turns each into its problem+json answer.
 """
@@ -45,3 +46,12 @@ class InvalidInput(DomainError):
 
 class Unauthenticated(DomainError):
     pass
+
+
+class RateLimited(DomainError):
+    """Too many attempts: `limit` per window were used; the window ends in `retry_after_seconds`."""
+
+    def __init__(self, detail: str, *, limit: int, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.limit = limit
+        self.retry_after_seconds = retry_after_seconds

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: int = Field(default=8, ge=1)
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     limit_concurrency: int = Field(default=1024, ge=1)
+    # Abuse limits (0 turns one off), shared through Redis when REDIS_URL is set.
+    # Login, registration and refresh from one address, per minute, together.
+    rate_limit_per_address_per_minute: int = Field(default=120, ge=0)
+    # Failed logins in a window: per account from one address, then per account from addresses
+    # it has not signed in from lately (its own addresses are never locked out by others).
+    login_failures_per_account_address: int = Field(default=10, ge=0)
+    login_failures_per_account: int = Field(default=100, ge=0)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    # Browser origins allowed to call the API (comma-separated `scheme://host[:port]`); empty: none.
+    cors_origins: str = ""
+    # The source revision /health reports; the image records it at build time (else git's HEAD, if any).
+    build_revision: str | None = None
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None
@@ -99,6 +111,9 @@ class Settings(BaseSettings):
         if self.environment == "production" and placeholder_like(key):
             raise ValueError(f"SECRET_KEY looks like a placeholder, not a random key; {GENERATE_HINT}")
         return self
+
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip())
 
     def resolved_database_url(self) -> str:
         if self.database_url:

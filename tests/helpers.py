@@ -41,7 +41,7 @@ def make_operation(
         "function_name": function_name,
         "parameters": (),
         "query_type": None,
-        "body": None,
+        "bodies": (),
         "security": (),
         "statuses": frozenset({200}),
     }

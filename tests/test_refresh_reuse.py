@@ -18,7 +18,7 @@ import pytest
 
 from impl.app import create_app
 from impl.settings import Settings
-from tests.conftest import TEST_REDIS_URL, TEST_SECRET, client_for, login, register
+from tests.conftest import TEST_SECRET, client_for, login, register
 from tests.helpers import assert_problem, bearer
 
 REFRESH = "/api/v1/auth/refresh"
@@ -26,18 +26,6 @@ ME = "/api/v1/auth/me"
 PASSWORD = "Harbor-Lantern-58"
 
 pytestmark = pytest.mark.anyio
-
-# Until impl/app.py hands AuthService the REFRESH_REUSE_GRACE_SECONDS setting and (embedded mode,
-# no Redis) the account cache, these tests fail. Strict, so that they fail loudly (XPASS) the day
-# it does: then delete this marker and its uses.
-needs_app_wiring = pytest.mark.xfail(
-    strict=True, reason="impl/app.py does not pass reuse_grace and accounts to AuthService yet"
-)
-needs_account_cache_wiring = pytest.mark.xfail(
-    condition=TEST_REDIS_URL is None,
-    strict=True,
-    reason="impl/app.py does not pass the account cache to AuthService yet (embedded mode)",
-)
 
 
 @asynccontextmanager
@@ -86,7 +74,6 @@ async def test_refreshes_of_one_token_at_once_all_get_working_pairs(client: http
         assert await me_status(client, pair_of(await refresh(client, pair["refresh_token"]))["access_token"]) == 200
 
 
-@needs_app_wiring
 async def test_without_a_window_exactly_one_of_concurrent_refreshes_wins(settings: Settings) -> None:
     async with client_with(settings, refresh_reuse_grace_seconds=0) as client:
         await register(client, "alice", PASSWORD)
@@ -95,7 +82,6 @@ async def test_without_a_window_exactly_one_of_concurrent_refreshes_wins(setting
         assert sorted(answer.status_code for answer in answers) == [200] + [401] * 4
 
 
-@needs_app_wiring
 async def test_a_second_refresh_within_the_window_works_and_a_replay_after_it_still_ends_everything(
     settings: Settings,
 ) -> None:
@@ -118,7 +104,6 @@ async def test_a_second_refresh_within_the_window_works_and_a_replay_after_it_st
 # --- a replay after the window ends every token of the user ---------------------------------------
 
 
-@needs_app_wiring
 @pytest.mark.parametrize("grace", [0.0, 0.3])
 async def test_a_replay_after_the_window_is_401_and_ends_every_token_of_the_user(
     settings: Settings, grace: float
@@ -146,7 +131,6 @@ async def test_a_replay_after_the_window_is_401_and_ends_every_token_of_the_user
         assert await me_status(client, pair_of(await refresh(client, fresh["refresh_token"]))["access_token"]) == 200
 
 
-@needs_account_cache_wiring
 async def test_with_the_default_window_a_replay_after_it_ends_the_newest_access_token(
     client: httpx.AsyncClient,
 ) -> None:
@@ -164,7 +148,6 @@ async def test_with_the_default_window_a_replay_after_it_ends_the_newest_access_
     assert_unauthorized(await refresh(client, newest["refresh_token"]))
 
 
-@needs_app_wiring
 async def test_a_token_of_a_revoked_family_is_refused_even_within_its_window(settings: Settings) -> None:
     async with client_with(settings, refresh_reuse_grace_seconds=1.0) as client:
         await register(client, "alice", PASSWORD)

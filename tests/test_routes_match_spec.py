@@ -63,7 +63,7 @@ def served_operations(router: ContractRouter) -> dict[tuple[str, str], dict[str,
             "path": sorted(p.name for p in op.parameters if p.location == "path"),
             "query": sorted(p.name for p in op.parameters if p.location == "query"),
             "header": sorted(p.name for p in op.parameters if p.location == "header"),
-            "body": None if op.body is None else [op.body.media_type],
+            "body": None if not op.bodies else [body.media_type for body in op.bodies],
             "security": [{name: sorted(scopes) for name, scopes in req.schemes.items()} for req in op.security],
             "statuses": sorted(op.statuses),
         }

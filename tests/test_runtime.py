@@ -104,11 +104,13 @@ ROOT: dict[str, Any] = {
             }
         },
         "writeNote": {
-            "body": {
-                "type": "object",
-                "properties": {"text": {"type": "string"}},
-                "required": ["text"],
-                "additionalProperties": False,
+            "bodies": {
+                "application/json": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string"}},
+                    "required": ["text"],
+                    "additionalProperties": False,
+                }
             }
         },
         "dropNote": {"parameters": {"properties": {"path": UUID_PATH}}},
@@ -132,7 +134,7 @@ CONTRACT = Contract(
             "writeNote",
             "POST",
             "/notes",
-            body=RequestBody("application/json", Note),
+            bodies=(RequestBody("application/json", Note),),
             security=(SecurityRequirement({"Staff": ("write",)}), SecurityRequirement({"Robots": ()})),
         ),
         op("dropNote", "DELETE", "/notes/{note_id}", parameters=(NOTE_ID,)),

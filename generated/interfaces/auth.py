@@ -14,7 +14,15 @@ from typing import ClassVar, Literal, Protocol, TypeAlias
 from contract_runtime.principal import Principal
 from contract_runtime.results import RawJson, Result
 
-from ..models import LoginForm, LoginJson, RefreshRequest, TokenPair, User, UserRegister
+from ..models import (
+    LoginForm,
+    LoginJson,
+    RefreshForm,
+    RefreshRequest,
+    TokenPair,
+    User,
+    UserRegister,
+)
 
 __all__ = [
     "AuthApi",
@@ -143,7 +151,7 @@ class AuthApi(Protocol):
     async def refresh_tokens(
         self,
         *,
-        body: RefreshRequest,
+        body: RefreshRequest | RefreshForm,
     ) -> RefreshTokensResponse:
         """refreshTokens: Exchange a refresh token for a new token pair"""
         ...

@@ -10,7 +10,6 @@ retried first when Redis answers again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,6 +26,21 @@ SOCKET_TIMEOUT = 0.2
 DEADLINE = 0.3
 COOL_DOWN = 2.0
 RESUBSCRIBE_AFTER = 0.5
+
+
+async def _close_within(closing: Awaitable[object], seconds: float) -> None:
+    """Await `closing` for at most `seconds`, then give up on it.
+
+    Not `wait_for`: on timeout it waits for the cancelled call to finish, and a
+    pub/sub whose subscribe was cut short can hold its connection's lock
+    forever, which hung the app's shutdown.
+    """
+    task = asyncio.ensure_future(closing)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+    elif not task.cancelled() and task.exception() is not None:
+        logger.debug("redis pub/sub close failed: %s", task.exception())
 
 
 class RedisCache:
@@ -118,8 +132,7 @@ class RedisCache:
                 logger.warning("redis subscription to %s lost (%s: %s)", channel, type(exc).__name__, exc)
                 await asyncio.sleep(RESUBSCRIBE_AFTER)
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), timeout=DEADLINE)  # type: ignore[no-untyped-call]
+                await _close_within(pubsub.aclose(), DEADLINE)  # type: ignore[no-untyped-call]
 
     async def ping(self) -> bool:
         self._skip_until = 0.0  # readiness always asks Redis itself

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from contract_runtime.problems import FieldIssue, Problem, problem_document
 
 from ..db.database import UniqueViolation, is_unavailable, one_line
-from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from ..security.passwords import HasherBusy
 
 logger = logging.getLogger(__name__)
@@ -32,12 +32,21 @@ _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
 }
 
 
+def too_many_requests(detail: str, *, limit: int, retry_after_seconds: int) -> Problem:
+    seconds = str(retry_after_seconds)
+    headers = {"Retry-After": seconds, "RateLimit-Limit": str(limit), "RateLimit-Remaining": "0"}
+    headers["RateLimit-Reset"] = seconds
+    return Problem(429, "too-many-requests", "Too many requests", detail, headers=headers)
+
+
 def map_error(exc: Exception) -> Problem | None:
     """The problem an implementation's error stands for; None for a bug (answered 500)."""
     if isinstance(exc, InvalidInput):
         # The shape of the runtime's own 422 (the spec's ValidationFailed), the offending field listed.
         issue = FieldIssue(loc=("body", exc.field), msg=exc.detail, type=exc.rule)
         return Problem(422, "validation-error", "Validation failed", exc.detail, errors=(issue,))
+    if isinstance(exc, RateLimited):
+        return too_many_requests(exc.detail, limit=exc.limit, retry_after_seconds=exc.retry_after_seconds)
     if isinstance(exc, DomainError):
         for kind, (status, slug, title) in _DOMAIN.items():
             if isinstance(exc, kind):

@@ -15,18 +15,20 @@ from generated.interfaces.auth import (
     RefreshTokens200Response,
     RegisterUser201Response,
 )
-from generated.models import LoginForm, LoginJson, RefreshRequest, Role, TokenPair, UserRegister
+from generated.models import LoginForm, LoginJson, RefreshForm, RefreshRequest, Role, TokenPair, UserRegister
 
 from ..db import refresh_tokens as token_rows
 from ..db import users as user_rows
 from ..db.database import Db, Session
 from ..db.users import UserRecord
 from ..errors import Conflict, Unauthenticated
+from ..request_context import client_address
 from ..security.passwords import PasswordHasher
 from ..security.tokens import TokenCodec
 from .account_cache import AccountCache
 from .accounts import AccountPrincipal, scopes_for, to_user
 from .password_rules import ensure_acceptable
+from .throttle import LoginThrottle
 
 BAD_CREDENTIALS = "Incorrect username or password."
 BAD_REFRESH = "The refresh token is invalid, expired or already used."
@@ -70,6 +72,7 @@ class AuthService:
         db: Db,
         hasher: PasswordHasher,
         codec: TokenCodec,
+        throttle: LoginThrottle,
         *,
         accounts: AccountCache | None = None,
         reuse_grace: timedelta = DEFAULT_REUSE_GRACE,
@@ -77,6 +80,7 @@ class AuthService:
         self._db = db
         self._hasher = hasher
         self._codec = codec
+        self._throttle = throttle
         # Ending a user's tokens must also drop its cached account (embedded mode), or the
         # authenticator keeps honouring access tokens of the old version.
         self._accounts = accounts
@@ -112,7 +116,7 @@ class AuthService:
     async def login_json(self, *, body: LoginJson) -> LoginJson200Response:
         return LoginJson200Response(body=await self._login(body.username, body.password))
 
-    async def refresh_tokens(self, *, body: RefreshRequest) -> RefreshTokens200Response:
+    async def refresh_tokens(self, *, body: RefreshRequest | RefreshForm) -> RefreshTokens200Response:
         claims = self._codec.decode(body.refresh_token, expected="refresh")
         if claims is None or claims.family is None:
             raise Unauthenticated(BAD_REFRESH)
@@ -169,12 +173,19 @@ class AuthService:
             raise Conflict(USERNAME_TAKEN)
 
     async def _login(self, login: str, password: str) -> TokenPair:
+        address = client_address.get()
         record = await user_rows.find_by_login(self._db.database, login=login)
+        # Unknown names are limited too (under the name sent), so a 429 tells nothing about who exists.
+        account = str(record.id) if record is not None else "name:" + login.lower()
+        await self._throttle.check(account, address)
         if record is None:
             await self._hasher.verify_nothing(password)
+            await self._throttle.failed(account, address)
             raise Unauthenticated(BAD_CREDENTIALS)
         if not await self._hasher.verify(password, record.password_hash) or not record.is_active:
+            await self._throttle.failed(account, address)
             raise Unauthenticated(BAD_CREDENTIALS)
+        await self._throttle.succeeded(account, address)
         async with self._db.write() as db:
             return await self._issue(db, record, family=secrets.token_urlsafe(16))
 

@@ -17,12 +17,15 @@ def _status(ok: bool) -> CheckStatus:
 class HealthService:
     """Implements `generated.interfaces.health.HealthApi`."""
 
-    def __init__(self, db: Db, cache_ping: Callable[[], Awaitable[bool]]) -> None:
+    def __init__(
+        self, db: Db, cache_ping: Callable[[], Awaitable[bool]], *, version: str, revision: str | None
+    ) -> None:
         self._db = db
         self._cache_ping = cache_ping
+        self._liveness = Liveness.model_construct(status="ok", version=version, revision=revision)
 
     async def get_liveness(self) -> GetLiveness200Response:
-        return GetLiveness200Response(body=Liveness.model_construct(status="ok"))
+        return GetLiveness200Response(body=self._liveness)
 
     async def get_readiness(self) -> GetReadiness200Response | GetReadiness503Response:
         database_ok = await self._db.ping()

@@ -24,10 +24,11 @@ from ..errors import Conflict, Forbidden, NotFound
 from ..security.passwords import PasswordHasher
 from .account_cache import AccountCache
 from .accounts import to_user
-from .pagination import offset_of, page_count
+from .pagination import Paging, offset_of, page_count, page_links
 from .password_rules import ensure_acceptable
 
 USER_NOT_FOUND = "User not found."
+USERS_PATH = "/api/v1/users"
 LAST_ADMIN = "The last active admin cannot be demoted, deactivated or deleted."
 
 
@@ -56,14 +57,16 @@ class UserService:
         db = self._db.database
         total = await user_rows.count_live(db)
         records = await user_rows.page(db, limit=query.page_size, offset=offset_of(query.page, query.page_size))
+        pages = page_count(total, query.page_size)
         page = UserPage.model_construct(
             items=[to_user(r) for r in records],
             total=total,
             page=query.page,
             page_size=query.page_size,
-            pages=page_count(total, query.page_size),
+            pages=pages,
         )
-        return ListUsers200Response(body=page)
+        link = page_links(USERS_PATH, query, Paging(last=pages, has_next=query.page < pages))
+        return ListUsers200Response(body=page, link=link)
 
     async def get_user(self, *, principal: Principal, user_id: UUID) -> GetUser200Response:
         if not may_see(principal, user_id):

@@ -127,17 +127,21 @@ def operation_info(
     params = [parameter_info(spec, p) for p in [*path_params, *operation.get("parameters", [])]]
     by_location = {where: [p for p in params if p["location"] == where] for where in ("path", "query", "header")}
 
-    body = None
-    if "requestBody" in operation:
-        media_type, media = next(iter(resolve(spec, operation["requestBody"])["content"].items()))
+    # One entry per media type the operation takes (an OAuth2 endpoint may take JSON and a form).
+    bodies = []
+    for media_type, media in resolve(spec, operation.get("requestBody", {"content": {}}))["content"].items():
         properties = resolve(spec, media["schema"]).get("properties", {})
-        body = {
-            "media_type": media_type,
-            "model": ref_name(media["schema"]),
-            "schema": media["schema"],
-            # writeOnly fields (passwords, refresh tokens) are never echoed in a 422.
-            "secret_fields": sorted(name for name, prop in properties.items() if resolve(spec, prop).get("writeOnly")),
-        }
+        bodies.append(
+            {
+                "media_type": media_type,
+                "model": ref_name(media["schema"]),
+                "schema": media["schema"],
+                # writeOnly fields (passwords, refresh tokens) are never echoed in a 422.
+                "secret_fields": sorted(
+                    name for name, prop in properties.items() if resolve(spec, prop).get("writeOnly")
+                ),
+            }
+        )
 
     # Every declared status that is not a problem gets a result type of its own;
     # problems are raised by the implementation and written by the HTTP layer.
@@ -171,10 +175,11 @@ def operation_info(
         "path_params": by_location["path"],
         "query_params": by_location["query"],
         "header_params": by_location["header"],
-        "body": body,
+        "bodies": bodies,
+        "body_annotation": " | ".join(dict.fromkeys(b["model"] for b in bodies)),
         "results": results,
         "statuses": sorted(int(s) for s in operation["responses"]),
-        "validation": {"parameters": parameters_schema, "body": body["schema"] if body else None},
+        "validation": {"parameters": parameters_schema, "bodies": {b["media_type"]: b["schema"] for b in bodies}},
     }
 
 
@@ -182,8 +187,7 @@ def models_used(operations: list[dict[str, Any]]) -> list[str]:
     names: set[str] = set()
     for op in operations:
         names.update(r["model"] for r in op["results"] if r["model"])
-        if op["body"]:
-            names.add(op["body"]["model"])
+        names.update(b["model"] for b in op["bodies"])
         names.update(
             p["python_type"] for p in op["parameters"] if p["python_type"] not in {*CONVERTERS.values(), "UUID"}
         )
