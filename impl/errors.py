@@ -33,15 +33,16 @@ class Forbidden(DomainError):
 
 
 class InvalidInput(DomainError):
-    """`field` of the request body breaks a rule the schema cannot state; `rule` names the rule.
+    """`field` of the request (`location`: body or query) breaks a rule the schema cannot state.
 
-    `detail` says why in words that never repeat the value (it may be a secret).
+    `rule` names the rule; `detail` says why in words that never repeat the value (it may be a secret).
     """
 
-    def __init__(self, field: str, detail: str, *, rule: str) -> None:
+    def __init__(self, field: str, detail: str, *, rule: str, location: str = "body") -> None:
         super().__init__(detail)
         self.field = field
         self.rule = rule
+        self.location = location
 
 
 class Unauthenticated(DomainError):

@@ -694,12 +694,17 @@ async def test_price_bounds_between_cents(admin_client: httpx.AsyncClient) -> No
     assert (await get_page(admin_client, min_price=0.991, max_price=1.499))["total"] == 0
 
 
-async def test_min_price_above_max_price_is_an_empty_page(admin_client: httpx.AsyncClient) -> None:
+async def test_min_price_above_max_price_is_422(admin_client: httpx.AsyncClient) -> None:
     await seed_filter_catalog(admin_client)
 
-    page = await get_page(admin_client, min_price=5, max_price=1)
+    response = await admin_client.get(PRODUCTS, params={"min_price": 5, "max_price": 1})
 
-    assert page == {"items": [], "total": 0, "total_exact": True, "page": 1, "page_size": 10, "pages": 0}
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": ["query", "max_price"], "msg": "max_price is below min_price: no price can match.", "type": "minimum"}
+    ]
+    equal = await get_page(admin_client, min_price=5, max_price=5)  # one price is a range too
+    assert equal["page"] == 1
 
 
 async def test_price_bounds_at_the_limits_are_accepted(admin_client: httpx.AsyncClient) -> None:

@@ -43,7 +43,7 @@ def map_error(exc: Exception) -> Problem | None:
     """The problem an implementation's error stands for; None for a bug (answered 500)."""
     if isinstance(exc, InvalidInput):
         # The shape of the runtime's own 422 (the spec's ValidationFailed), the offending field listed.
-        issue = FieldIssue(loc=("body", exc.field), msg=exc.detail, type=exc.rule)
+        issue = FieldIssue(loc=(exc.location, exc.field), msg=exc.detail, type=exc.rule)
         return Problem(422, "validation-error", "Validation failed", exc.detail, errors=(issue,))
     if isinstance(exc, RateLimited):
         return too_many_requests(exc.detail, limit=exc.limit, retry_after_seconds=exc.retry_after_seconds)
@@ -76,19 +76,23 @@ def map_error(exc: Exception) -> Problem | None:
     return None
 
 
-def _response(problem: Problem) -> JSONResponse:
-    body = problem_document(problem, PROBLEM_TYPE_PREFIX)
-    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+def _response(request: Request, problem: Problem) -> JSONResponse:
+    # The contract router gave the request its id; a 500 is written outside it, so the id comes along here.
+    rid: str | None = request.scope.get("request_id")
+    body = problem_document(problem, PROBLEM_TYPE_PREFIX, request_id=rid)
+    headers = {**problem.headers, "X-Request-ID": rid} if rid is not None else problem.headers
+    return JSONResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_JSON)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return _response(Problem(exc.status_code, "http-error", "Error", str(exc.detail), headers=dict(exc.headers or {})))
+    problem = Problem(exc.status_code, "http-error", "Error", str(exc.detail), headers=dict(exc.headers or {}))
+    return _response(request, problem)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
-    return _response(Problem(500, "internal-error", "Internal server error", "The server failed to answer."))
+    return _response(request, Problem(500, "internal-error", "Internal server error", "The server failed to answer."))
 
 
 def install_framework_handlers(app: FastAPI) -> None:

@@ -37,7 +37,7 @@ from generated.models import Product, ProductCreate, ProductPage, ProductUpdate,
 from ..db import products as product_rows
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductFilter, ProductRecord, Selection
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from .pagination import Paging, offset_of, page_count, page_links
 from .product_cache import Cached, ProductCache, Rendered, detail_key, etag_matches, query_key
 
@@ -49,6 +49,7 @@ MAX_PAGE = 10_000  # the spec's `page` maximum: no link points past it
 LIST_PATH = "/api/v1/products"
 SEARCH_PATH = "/api/v1/products/search"
 SKU_TAKEN = "A product with this SKU already exists."
+PRICE_RANGE_INVERTED = "max_price is below min_price: no price can match."
 
 Ok = TypeVar("Ok")
 NotModified = TypeVar("NotModified")
@@ -116,6 +117,9 @@ class ProductService:
     async def list_products(
         self, *, query: ListProductsQuery, if_none_match: str | None
     ) -> ListProducts200Response | ListProducts304Response:
+        if query.min_price is not None and query.max_price is not None and query.min_price > query.max_price:
+            raise InvalidInput("max_price", PRICE_RANGE_INVERTED, rule="minimum", location="query")
+
         def selection() -> Selection:
             descending = query.sort_order is SortOrder.desc
             return product_rows.list_selection(list_filter(query), sort_by=query.sort_by.value, descending=descending)
