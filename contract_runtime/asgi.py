@@ -9,6 +9,12 @@ write the typed result it returns. Errors become `application/problem+json`.
 
 Paths outside the spec go to the wrapped app only when listed as passthrough
 (the documentation routes, GET only); anything else is a 404.
+
+Every answer carries `X-Request-ID` (the client's when it is sane, else a new
+one), problem bodies carry it as `request_id`, and `context.request_id` holds it
+while the request is served, for log lines. Each request ends in one access log
+line (logger `contract_runtime.access`, INFO) and one call of the `observe`
+callback, for metrics.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import asyncio
 import json
 import logging
 import re
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import Enum
@@ -26,6 +34,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel
 
 from .binding import BoundOperation
+from .context import request_id
 from .operations import Contract, Operation, Parameter, RequestBody
 from .principal import Authenticator, Principal
 from .problems import (
@@ -50,8 +59,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ErrorMapper = Callable[[Exception], Problem | None]
 # Called for every request routed to an operation, before anything is read: a Problem refuses it.
 Admission = Callable[[Operation, Scope], Awaitable[Problem | None]]
+# Called once per request as it ends: (operationId or None outside the spec's operations, status or None
+# when nothing was sent, seconds).
+Observer = Callable[[str | None, int | None, float], None]
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("contract_runtime.access")
 
 _TEMPLATE_SEGMENT = re.compile(r"\{([^/{}]+)\}")
 _PROBLEM_JSON = b"application/problem+json"
@@ -59,6 +72,9 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+_REQUEST_ID_HEADER = b"x-request-id"
+# A client's X-Request-ID is kept only when it is this sane; otherwise one is generated.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
 
 
 class ClientDisconnected(Exception):
@@ -189,6 +205,7 @@ class _Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class _Path:
+    template: str
     pattern: re.Pattern[str] | None  # None: a concrete path, matched by equality
     names: tuple[str, ...]  # the template's parameter names, in order
     endpoints: Mapping[str, _Endpoint]  # method -> endpoint
@@ -212,8 +229,10 @@ class ContractRouter:
         never_shed: Iterable[str] = (),
         admission: Admission | None = None,
         cors: CorsPolicy | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.app = app
+        self._observe = observe
         self._admission = admission
         self._cors = cors if cors is not None and cors.origins else None
         self._limits = limits or RequestLimits()
@@ -233,6 +252,7 @@ class ContractRouter:
         for template, endpoints in by_path.items():
             names = tuple(_TEMPLATE_SEGMENT.findall(template))
             entry = _Path(
+                template=template,
                 pattern=_path_pattern(template) if names else None,
                 names=names,
                 endpoints=endpoints,
@@ -267,6 +287,44 @@ class ContractRouter:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        sent = _header(scope, _REQUEST_ID_HEADER)
+        rid = sent if sent is not None and SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        scope["request_id"] = rid  # for layers outside this one (their answers carry it too)
+        token = request_id.set(rid)
+        answer = _Answer((_REQUEST_ID_HEADER, rid.encode("latin-1")), send)
+        try:
+            await self._route(scope, receive, answer.send, answer)
+        finally:
+            self._record(scope, answer, time.perf_counter() - started, rid)
+            request_id.reset(token)
+
+    def _record(self, scope: Scope, answer: _Answer, seconds: float, rid: str) -> None:
+        operation_id = answer.operation.operation_id if answer.operation is not None else None
+        if self._observe is not None:
+            self._observe(operation_id, answer.status, seconds)
+        if access_logger.isEnabledFor(logging.INFO):
+            method, route = scope["method"], answer.route
+            milliseconds = round(seconds * 1000, 2)
+            access_logger.info(
+                "%s %s %s %s %.2f ms",
+                method,
+                route or scope["path"],
+                operation_id or "-",
+                answer.status or "-",
+                milliseconds,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "path": scope["path"],
+                    "operation_id": operation_id,
+                    "status": answer.status,
+                    "duration_ms": milliseconds,
+                    "request_id": rid,
+                },
+            )
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
         oversized = self._oversized(scope)
@@ -284,6 +342,7 @@ class ContractRouter:
             await self._send_problem(send, Problem(404, "not-found", "Not found", "No such path."))
             return
         entry, path_values = matched
+        answer.route = entry.template
         if self._cors is not None:
             origin = _header(scope, b"origin")
             if origin is not None and origin in self._cors.origins:
@@ -295,6 +354,7 @@ class ContractRouter:
         if endpoint is None:
             await self._send_problem(send, self._not_allowed(method, entry.allow))
             return
+        answer.operation = endpoint.operation
         limits = self._limits
         if limits.max_in_flight and self._in_flight >= limits.max_in_flight and self._sheddable(endpoint):
             await self._send_problem(send, self._overloaded())
@@ -513,7 +573,7 @@ class ContractRouter:
         await send({"type": "http.response.body", "body": content})
 
     async def _send_problem(self, send: Send, problem: Problem) -> None:
-        document = problem_document(problem, self._problem_prefix)
+        document = problem_document(problem, self._problem_prefix, request_id=request_id.get())
         content = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in problem.headers.items()]
         headers.append((b"content-type", _PROBLEM_JSON))
@@ -528,6 +588,28 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+class _Answer:
+    """What one request was answered: its route and operation once known, the status sent; `send`
+    adds the request's id to the answer (unless a layer inside already did)."""
+
+    __slots__ = ("_id_header", "_send", "operation", "route", "status")
+
+    def __init__(self, id_header: tuple[bytes, bytes], send: Send) -> None:
+        self._id_header = id_header
+        self._send = send
+        self.operation: Operation | None = None
+        self.route: str | None = None
+        self.status: int | None = None
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            headers = message.get("headers", [])
+            if not any(name.lower() == _REQUEST_ID_HEADER for name, _ in headers):
+                message["headers"] = [*headers, self._id_header]
+        await self._send(message)
 
 
 def _with_cors(send: Send, origin: str, cors: CorsPolicy) -> Send:

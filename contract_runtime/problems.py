@@ -31,8 +31,8 @@ class Problem:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def problem_document(problem: Problem, type_prefix: str) -> dict[str, Any]:
-    """The RFC 9457 body of `problem`; its `type` is `type_prefix` + `kind`."""
+def problem_document(problem: Problem, type_prefix: str, *, request_id: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 body of `problem`; its `type` is `type_prefix` + `kind`, with the request's id if known."""
     document: dict[str, Any] = {
         "type": type_prefix + problem.kind,
         "title": problem.title,
@@ -41,6 +41,8 @@ def problem_document(problem: Problem, type_prefix: str) -> dict[str, Any]:
     }
     if problem.errors is not None:
         document["errors"] = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in problem.errors]
+    if request_id is not None:
+        document["request_id"] = request_id
     return document
 
 

@@ -338,3 +338,9 @@ class Problem(BaseModel):
         Optional[List[FieldError]],
         Field(description='The offending fields, for validation errors.'),
     ] = None
+    request_id: Annotated[
+        Optional[str],
+        Field(
+            description="The request's id, as in its `X-Request-ID` header (quote it when reporting a problem)."
+        ),
+    ] = None

@@ -23,6 +23,7 @@ from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .limits.counters import counters_from_url
+from .observability.logs import configure_logging
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.account_cache import AccountCache
@@ -41,6 +42,7 @@ RATE_LIMITED_OPERATIONS = ("registerUser", "loginForm", "loginJson", "refreshTok
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     db = Db(settings.resolved_database_url(), timeout=settings.database_timeout_seconds)
     cache = cache_from_url(
         settings.redis_url, prefix=settings.cache_prefix, memory_max_bytes=settings.cache_memory_max_bytes

@@ -34,6 +34,7 @@ from contract_runtime.problems import Problem, problem_document
 
 from .app import create_app
 from .http.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
+from .observability.logs import configure_logging
 from .settings import Settings, load_settings
 
 APP = "impl.serve:create_served_app"
@@ -69,8 +70,11 @@ class AnswerWhenCut:
         except asyncio.CancelledError:
             if started:
                 raise
-            content = json.dumps(problem_document(SHUTTING_DOWN, PROBLEM_TYPE_PREFIX)).encode()
+            rid: str | None = scope.get("request_id")  # the contract router's, when it got that far
+            content = json.dumps(problem_document(SHUTTING_DOWN, PROBLEM_TYPE_PREFIX, request_id=rid)).encode()
             headers = [(name.lower().encode(), value.encode()) for name, value in SHUTTING_DOWN.headers.items()]
+            if rid is not None:
+                headers.append((b"x-request-id", rid.encode()))
             headers += [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(content)).encode())]
             await send({"type": "http.response.start", "status": 503, "headers": headers})
             await send({"type": "http.response.body", "body": content})
@@ -88,6 +92,7 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
         "--factory",
         "--proxy-headers",
         "--no-server-header",
+        "--no-access-log",  # the app writes one access line per request (impl.observability.logs)
         "--timeout-graceful-shutdown",
         str(settings.shutdown_timeout_seconds),
         "--timeout-keep-alive",
@@ -103,6 +108,7 @@ def _drained(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings()  # a refused setting stops here, in one line
+    configure_logging(settings.log_format, settings.log_level)
     # uvicorn handles SIGTERM while it serves; the signal it re-raises after draining lands here.
     signal.signal(signal.SIGTERM, _drained)
     arguments = sys.argv[1:] if argv is None else argv

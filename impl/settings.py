@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # The source revision /health reports; the image records it at build time (else git's HEAD, if any).
     build_revision: str | None = None
+    # Log lines: `text` (time level logger [request id] message) or `json` (one object per line); the level shown.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None

@@ -16,7 +16,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status; returns the body."""
+    """The response is an RFC 9457 problem with this status; returns the body without its `request_id`
+    (checked against `X-Request-ID`), so two answers compare by what they say."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
     body: dict[str, Any] = response.json()
@@ -25,6 +26,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     for field in ("title", "detail"):
         assert isinstance(body[field], str)
         assert body[field]
+    assert body.pop("request_id") == response.headers["x-request-id"]
     return body
 
 

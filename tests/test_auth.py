@@ -253,7 +253,7 @@ async def test_an_unknown_user_and_a_wrong_password_get_the_same_401(client: htt
     wrong = await attempt("alice", "WrongPass123")
     assert_unauthorized(unknown)
     assert_unauthorized(wrong)
-    assert unknown.json() == wrong.json()
+    assert assert_problem(unknown, 401) == assert_problem(wrong, 401)
     assert unknown.headers["www-authenticate"] == wrong.headers["www-authenticate"]
 
 
@@ -363,7 +363,7 @@ async def test_a_deactivated_user_gets_the_same_401_as_a_wrong_password(
     inactive = await client.post(LOGIN, data={"username": "alice", "password": "Orchid-Tundra-27"})
     wrong = await client.post(LOGIN, data={"username": "alice", "password": "WrongPass123"})
     assert_unauthorized(inactive)
-    assert inactive.json() == wrong.json()
+    assert assert_problem(inactive, 401) == assert_problem(wrong, 401)
 
 
 async def test_deletion_ends_the_old_tokens(client: httpx.AsyncClient, admin_client: httpx.AsyncClient) -> None:

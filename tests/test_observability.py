@@ -1,0 +1,168 @@
+"""Request ids, log lines and metrics, seen through the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from impl.app import create_app
+from impl.observability.logs import JsonFormatter, RequestIdFilter, configure_logging
+from impl.services.health import HealthService
+from impl.settings import Settings
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.anyio
+
+GENERATED_ID = re.compile(r"[0-9a-f]{32}\Z")
+ACCESS = "contract_runtime.access"
+
+
+async def test_a_sane_client_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "edge-7f3a.42:retry_1"})
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "edge-7f3a.42:retry_1"
+
+
+@pytest.mark.parametrize("sent", ["has space", "x" * 129, "semi;colon", "", "émoji"])
+async def test_an_insane_client_request_id_is_replaced(client: httpx.AsyncClient, sent: str) -> None:
+    response = await client.get("/health", headers={b"X-Request-ID": sent.encode()})
+    assert GENERATED_ID.match(response.headers["x-request-id"]), response.headers["x-request-id"]
+
+
+async def test_every_kind_of_answer_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    answers = [
+        await client.get("/health"),
+        await client.get("/no/such/path"),
+        await client.delete("/health"),
+        await client.get("/docs"),
+        await client.get("/openapi.json"),
+        await client.get(f"/api/v1/products/{uuid.uuid4()}"),
+        await client.get("/api/v1/products?page=0"),
+        await client.get("/api/v1/auth/me"),
+    ]
+    ids = [answer.headers.get("x-request-id") for answer in answers]
+    assert all(ids), [(a.request.url.path, a.status_code) for a in answers if not a.headers.get("x-request-id")]
+    assert len(set(ids)) == len(ids), "each request gets its own id"
+    assert [answer.headers.get_list("x-request-id") for answer in answers] == [[i] for i in ids], "exactly one"
+
+
+async def test_problem_bodies_carry_the_request_id(client: httpx.AsyncClient) -> None:
+    for response in (
+        await client.get("/nowhere", headers={"X-Request-ID": "abc-1"}),
+        await client.post("/health", headers={"X-Request-ID": "abc-2"}),
+        await client.get("/api/v1/products?page=0", headers={"X-Request-ID": "abc-3"}),
+        await client.get(f"/api/v1/products/{uuid.uuid4()}", headers={"X-Request-ID": "abc-4"}),
+        await client.get("/api/v1/users", headers={"X-Request-ID": "abc-5"}),
+    ):
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["request_id"] == response.headers["x-request-id"]
+        assert response.json()["request_id"].startswith("abc-")
+
+
+def _access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == ACCESS]
+
+
+async def test_one_access_line_per_request_with_route_operation_status_and_duration(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    product_id = uuid.uuid4()
+    with caplog.at_level(logging.INFO, logger=ACCESS):
+        await client.get(f"/api/v1/products/{product_id}", headers={"X-Request-ID": "line-1"})
+        await client.get("/missing", headers={"X-Request-ID": "line-2"})
+    first, second = _access_records(caplog)
+    assert first.request_id == "line-1"  # type: ignore[attr-defined]
+    assert first.method == "GET"  # type: ignore[attr-defined]
+    assert first.route == "/api/v1/products/{product_id}"  # type: ignore[attr-defined]
+    assert first.path == f"/api/v1/products/{product_id}"  # type: ignore[attr-defined]
+    assert first.operation_id == "getProduct"  # type: ignore[attr-defined]
+    assert first.status == 404  # type: ignore[attr-defined]
+    assert first.duration_ms >= 0  # type: ignore[attr-defined]
+    assert (second.route, second.operation_id, second.status) == (None, None, 404)  # type: ignore[attr-defined]
+
+
+async def test_app_lines_carry_the_request_id(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line written while serving (here the traceback of a bug) has the request's id, as its problem body."""
+
+    async def broken(self: HealthService) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(HealthService, "get_liveness", broken)
+    app = create_app(settings)
+    caplog.handler.addFilter(RequestIdFilter())
+    # Not the checking client: a bug's 500 is outside the spec by definition.
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with caplog.at_level(logging.INFO):
+            response = await client.get("/health", headers={"X-Request-ID": "bug-1"})
+    assert response.status_code == 500
+    assert response.json()["request_id"] == "bug-1"
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failures
+    assert all(r.request_id == "bug-1" for r in failures)  # type: ignore[attr-defined]
+    assert [r.request_id for r in caplog.records if r.name == ACCESS] == ["bug-1"]  # type: ignore[attr-defined]
+
+
+def test_json_lines_are_one_object_each_with_the_access_fields() -> None:
+    record = logging.LogRecord(ACCESS, logging.INFO, __file__, 1, "GET %s", ("/health",), None)
+    for name, value in {"method": "GET", "route": "/health", "operation_id": "getLiveness", "status": 200}.items():
+        setattr(record, name, value)
+    record.duration_ms = 0.42
+    RequestIdFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    document = json.loads(line)
+    assert document["message"] == "GET /health"
+    assert document["request_id"] == "-"
+    assert {k: document[k] for k in ("method", "route", "operation_id", "status", "duration_ms")} == {
+        "method": "GET",
+        "route": "/health",
+        "operation_id": "getLiveness",
+        "status": 200,
+        "duration_ms": 0.42,
+    }
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    assert "\n" not in JsonFormatter().format(failed)
+    assert "ValueError" in json.loads(JsonFormatter().format(failed))["exception"]
+
+
+async def test_log_format_json_writes_json_lines_to_stderr(
+    make_app_settings: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings: Settings = make_app_settings(log_format="json")
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            capfd.readouterr()
+            await client.get("/health", headers={"X-Request-ID": "json-1"})
+        err = capfd.readouterr().err
+    finally:
+        configure_logging("text")
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == ACCESS]
+    assert len(access) == 1, err
+    assert access[0]["request_id"] == "json-1"
+    assert access[0]["operation_id"] == "getLiveness"
+    assert access[0]["status"] == 200
+    assert access[0]["route"] == "/health"
+
+
+@pytest.fixture
+def make_app_settings(settings: Settings, tmp_path: Path) -> Any:
+    def build(**overrides: Any) -> Settings:
+        return settings.model_copy(update=overrides)
+
+    return build
