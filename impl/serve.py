@@ -33,6 +33,7 @@ from contract_runtime.asgi import ASGIApp, Message, Receive, Scope, Send
 from contract_runtime.problems import Problem, problem_document
 
 from .app import create_app
+from .db.migrate import database_revision, head_revision
 from .http.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
 from .observability.logs import configure_logging
 from .settings import Settings, load_settings
@@ -102,16 +103,34 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
     ]
 
 
+def check_database(settings: Settings) -> None:
+    """Before uvicorn starts: a database that cannot be reached, or is not at the newest migration,
+    ends the start in one line (the app's own start-up would end in uvicorn's traceback)."""
+    url = settings.resolved_database_url()
+    revision = database_revision(url, settings.database_timeout_seconds)
+    head = head_revision()
+    if revision is None:
+        raise SystemExit("catalog-api: the database has no schema yet: run scripts/migrate (python -m impl.db.migrate)")
+    if revision != head:
+        raise SystemExit(
+            f"catalog-api: the database is at revision {revision}, not {head}: "
+            "run scripts/migrate (python -m impl.db.migrate)"
+        )
+
+
 def _drained(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    if any(argument in ("-h", "--help") for argument in arguments):
+        uvicorn_main.main(args=["--help"], prog_name="python -m impl.serve [uvicorn options]")
     settings = load_settings()  # a refused setting stops here, in one line
+    check_database(settings)  # so does a database that cannot be used
     configure_logging(settings.log_format, settings.log_level)
     # uvicorn handles SIGTERM while it serves; the signal it re-raises after draining lands here.
     signal.signal(signal.SIGTERM, _drained)
-    arguments = sys.argv[1:] if argv is None else argv
     uvicorn_main.main(args=[*uvicorn_arguments(settings), *arguments], prog_name="uvicorn")
 
 

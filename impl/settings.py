@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .security.password_policy import account_words, refusal
@@ -21,6 +21,30 @@ MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128  # the spec's UserRegister.pas
 PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "replace", "example", "secret-key", "<", ">")
 MIN_DISTINCT_CHARACTERS = 12  # "x" * 48 is 48 bytes and no secret
 GENERATE_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+DATABASE_URL_FORMS = "postgresql+asyncpg://user:password@host:5432/database or sqlite+aiosqlite:///path.db"
+# Schemes that name our databases without (or with the usual spelling of) the async driver we use.
+ASYNC_SCHEMES = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def async_database_url(url: str) -> str:
+    """DATABASE_URL with the async driver the app uses (`postgresql://` becomes `postgresql+asyncpg://`).
+
+    Refusals never repeat the URL: it may hold a password."""
+    scheme, separator, rest = url.strip().partition("://")
+    if not separator:
+        raise ValueError(f"is not a database URL; expected {DATABASE_URL_FORMS}")
+    driver = ASYNC_SCHEMES.get(scheme.lower())
+    if driver is None:
+        raise ValueError(f"the scheme {scheme}:// is not supported; expected {DATABASE_URL_FORMS}")
+    return f"{driver}://{rest}"
 
 
 def placeholder_like(key: str) -> bool:
@@ -87,6 +111,11 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str | None) -> str | None:
+        return async_database_url(url) if url else url
 
     @model_validator(mode="after")
     def _admin_password_like_any_password(self) -> Settings:
