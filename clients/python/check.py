@@ -21,7 +21,7 @@ import yaml
 README_BODIES: dict[str, dict[str, Any]] = {
     "UserRegister": {"email": "user@example.com", "username": "user1", "password": "SecurePass123"},
     "LoginJson": {"username": "user1", "password": "SecurePass123"},
-    "ProductCreate": {"name": "New Product", "price": 29.99, "sku": "SKU-001"},
+    "ProductCreate": {"name": "New Product", "price": 29.99, "sku": "SKU-001", "category": "Electronics"},
     "ProductUpdate": {"price": 24.99, "stock": 5},
 }
 

@@ -73,9 +73,9 @@ export async function readmeFlow(base: string, adminPassword: string): Promise<s
   const client = new CatalogClient(base);
   await client.register({ email: "user@example.com", username: "user1", password: "SecurePass123" });
   await client.login("user1", "SecurePass123");
-  const page = await client.listProducts({ category: "Electronics", min_price: 10, sort_by: "price", sort_order: "asc" });
   await client.login("admin", adminPassword);
-  const product = await client.createProduct({ name: "New Product", price: 29.99, sku: "SKU-001" });
+  const product = await client.createProduct({ name: "New Product", price: 29.99, sku: "SKU-001", category: "Electronics" });
+  const page = await client.listProducts({ category: "Electronics", min_price: 10, sort_by: "price", sort_order: "asc" });
   const updated = await client.updateProduct(product.id, { price: 24.99, stock: 5 });
   return `${page.total} listed; ${updated.name} (${updated.sku}) at ${updated.price.toFixed(2)}, ${updated.stock} in stock`;
 }
