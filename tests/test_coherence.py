@@ -61,7 +61,7 @@ def two_servers(
     _, redis_url = redis_server
     servers = [start_server(settings, redis_url, tmp_path / name) for name in ("a", "b")]
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a hang guard: two cold imports on a loaded 2-core machine are slow
         for process, url in servers:
             while True:
                 assert process.poll() is None, "a server exited"
