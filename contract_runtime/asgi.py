@@ -565,8 +565,14 @@ class ContractRouter:
         content = b""
         if result.MEDIA_TYPE is not None:
             body = result.body  # type: ignore[attr-defined]
-            content = body.data if isinstance(body, RawJson) else body.__pydantic_serializer__.to_json(body)
-            headers.append((b"content-type", result.MEDIA_TYPE.encode("latin-1")))
+            media_type = result.MEDIA_TYPE
+            if isinstance(body, bytes):  # a non-JSON body, sent as it is
+                content = body
+                parameters: str = getattr(result, "media_type_parameters", "")
+                media_type = f"{media_type}; {parameters}" if parameters else media_type
+            else:
+                content = body.data if isinstance(body, RawJson) else body.__pydantic_serializer__.to_json(body)
+            headers.append((b"content-type", media_type.encode("latin-1")))
         if status not in _NO_BODY_STATUSES:
             headers.append((b"content-length", str(len(content)).encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -3,6 +3,11 @@
 Each generated response class subclasses `Result` and states, as class
 variables, its status, its media type and which of its fields are headers, so
 the HTTP layer can write any of them without knowing the operation.
+
+A body is a pydantic model (or `RawJson`), serialized as JSON; or, for a media
+type that is not JSON with a `type: string` schema, `bytes` written as they
+are, with Content-Type the declared media type plus the result's
+`media_type_parameters` (`version=0.0.4; charset=utf-8`) when it has any.
 """
 
 from __future__ import annotations

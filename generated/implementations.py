@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .interfaces.auth import AuthApi
 from .interfaces.health import HealthApi
+from .interfaces.metrics import MetricsApi
 from .interfaces.products import ProductsApi
 from .interfaces.users import UsersApi
 
@@ -20,3 +21,4 @@ class Implementations:
     products: ProductsApi
     users: UsersApi
     health: HealthApi
+    metrics: MetricsApi

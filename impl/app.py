@@ -23,12 +23,14 @@ from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .limits.counters import counters_from_url
+from .observability import metrics
 from .observability.logs import configure_logging
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.account_cache import AccountCache
 from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
+from .services.metrics import MetricsService
 from .services.product_cache import ProductCache, local_layer
 from .services.products import ProductService
 from .services.throttle import LoginThrottle
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rounds=settings.bcrypt_rounds,
         concurrency=settings.password_hash_concurrency,
         max_wait_seconds=settings.password_hash_max_wait_seconds,
+        on_waiting=metrics.hashing_waiting,
     )
     codec = TokenCodec(
         secret=settings.resolved_secret(),
@@ -60,7 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     local = None
     if cache.shared and settings.cache_local_ttl_ms > 0:
         local = local_layer(ttl_seconds=settings.cache_local_ttl_ms / 1000, max_bytes=settings.cache_local_max_bytes)
-    product_cache = ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds, local=local)
+    product_cache = ProductCache(
+        cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=metrics.cache_lookup
+    )
+    sample_pool = metrics.pool_sampler(db.connections_in_use)
+
+    def observe(operation_id: str | None, status: int | None, seconds: float) -> None:
+        metrics.observe_request(operation_id, status, seconds)
+        sample_pool()
+
     # One process by design without Redis: accounts may then be kept in memory (see AccountCache).
     accounts = AccountCache(enabled=not cache.shared)
     counters = counters_from_url(settings.redis_url, prefix=settings.cache_prefix + "limits:")
@@ -83,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products=ProductService(db, product_cache),
         users=UserService(db, hasher, accounts),
         health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
+        metrics=MetricsService(metrics.exposition, parameters=metrics.EXPOSITION_PARAMETERS, before=sample_pool),
     )
     authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec, accounts)}
     # Refuses to build an app that leaves an operation of the spec unimplemented.
@@ -139,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_in_flight=settings.max_in_flight,
         ),
         # Probes must see the process as it is, however busy.
-        never_shed=("getLiveness", "getReadiness"),
+        never_shed=("getLiveness", "getReadiness", "getMetrics"),
+        observe=observe,
         cors=CorsPolicy(origins=settings.allowed_origins()),
         admission=AddressCeiling(
             counters, per_minute=settings.rate_limit_per_address_per_minute, limited=RATE_LIMITED_OPERATIONS

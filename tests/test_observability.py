@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from impl.app import create_app
 from impl.observability.logs import JsonFormatter, RequestIdFilter, configure_logging
@@ -166,3 +169,86 @@ def make_app_settings(settings: Settings, tmp_path: Path) -> Any:
         return settings.model_copy(update=overrides)
 
     return build
+
+
+# --- metrics ----------------------------------------------------------------------------------------
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    return samples(response.text)
+
+
+def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return found.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_metrics_count_requests_by_operation_and_status(client: httpx.AsyncClient) -> None:
+    before = await scrape(client)
+    await client.get("/health")
+    await client.get("/health")
+    await client.get(f"/api/v1/products/{uuid.uuid4()}")
+    await client.get("/nowhere")
+    after = await scrape(client)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("http_requests_total", operation="getLiveness", status="200") == 2
+    assert grew("http_requests_total", operation="getProduct", status="404") == 1
+    assert grew("http_requests_total", operation="none", status="404") == 1
+    assert grew("http_requests_total", operation="getMetrics", status="200") == 1  # the first scrape
+    assert grew("http_request_duration_seconds_count", operation="getLiveness") == 2
+    assert grew("http_request_duration_seconds_bucket", operation="getLiveness", le="+Inf") == 2
+    assert ("catalog_db_connections_in_use", frozenset()) in after
+    assert value(after, "catalog_password_hash_waiting") == 0
+
+
+async def test_metrics_count_cache_hits_and_misses(admin_client: httpx.AsyncClient) -> None:
+    created = await admin_client.post("/api/v1/products", json={"name": "Lamp", "price": 12.5, "sku": "LAMP-1"})
+    assert created.status_code == 201
+    url = f"/api/v1/products/{created.json()['id']}"
+    before = await scrape(admin_client)
+    first, second = await admin_client.get(url), await admin_client.get(url)
+    after = await scrape(admin_client)
+    hits = value(after, "catalog_product_cache_lookups_total", result="hit") - value(
+        before, "catalog_product_cache_lookups_total", result="hit"
+    )
+    misses = value(after, "catalog_product_cache_lookups_total", result="miss") - value(
+        before, "catalog_product_cache_lookups_total", result="miss"
+    )
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
+    assert (hits, misses) == (1, 1)
+
+
+WORKER = """
+import sys
+from impl.observability import metrics
+for _ in range(int(sys.argv[1])):
+    metrics.observe_request("getLiveness", 200, 0.001)
+metrics.hashing_waiting(int(sys.argv[1]))
+"""
+SCRAPER = "import sys; from impl.observability import metrics; sys.stdout.write(metrics.exposition().decode())"
+
+
+def test_with_a_multiprocess_directory_one_scrape_reports_every_worker(tmp_path: Path) -> None:
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parent.parent
+    for count in ("2", "3"):
+        subprocess.run([sys.executable, "-c", WORKER, count], env=environment, cwd=root, check=True)
+    scraped = subprocess.run(
+        [sys.executable, "-c", SCRAPER], env=environment, cwd=root, check=True, capture_output=True, text=True
+    ).stdout
+    found = samples(scraped)
+    assert value(found, "http_requests_total", operation="getLiveness", status="200") == 5
+    assert value(found, "catalog_password_hash_waiting") == 5  # livesum: both "workers" are still on disk

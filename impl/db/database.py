@@ -112,19 +112,23 @@ class ReusingSQLitePool(SQLitePool):
         self._options = pool._options
         self._idle: list[aiosqlite.Connection] = []
         self._slots = asyncio.Semaphore(size)
+        self.in_use = 0  # connections handed out and not yet given back
 
     async def acquire(self) -> aiosqlite.Connection:
         await self._slots.acquire()
         try:
             if self._idle:
-                return self._idle.pop()
-            connection: aiosqlite.Connection = await super().acquire()
-            return connection
+                connection = self._idle.pop()
+            else:
+                connection = await super().acquire()
         except BaseException:
             self._slots.release()
             raise
+        self.in_use += 1
+        return connection
 
     async def release(self, connection: aiosqlite.Connection) -> None:
+        self.in_use -= 1
         try:
             if connection.in_transaction:
                 await super().release(connection)
@@ -212,6 +216,13 @@ class Db:
             setattr(postgres, "connection", lambda: BoundedPostgresConnection(postgres, timeout))  # noqa: B010
             logging.getLogger("asyncpg.pool").addFilter(_reconnect_filter)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+
+    def connections_in_use(self) -> int:
+        """Connections checked out of the pool now."""
+        if self._sqlite_pool is not None:
+            return self._sqlite_pool.in_use
+        pool: Any = self.database._backend._pool
+        return 0 if pool is None else int(pool.get_size() - pool.get_idle_size())
 
     async def connect(self) -> None:
         await self.database.connect()

@@ -45,7 +45,16 @@ class HasherBusy(Exception):
 class PasswordHasher:
     """bcrypt over SHA-256, so any 8-128 character password works (no 72-byte cut)."""
 
-    def __init__(self, *, rounds: int, concurrency: int, max_wait_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        rounds: int,
+        concurrency: int,
+        max_wait_seconds: float = 1.0,
+        on_waiting: Callable[[int], None] | None = None,
+    ) -> None:
+        self._waiting = 0
+        self._on_waiting = on_waiting  # told how many callers wait for a slot, at each change
         self._context = CryptContext(schemes=["bcrypt_sha256"], bcrypt_sha256__rounds=rounds)
         self._slots = asyncio.Semaphore(concurrency)
         self._max_wait = max_wait_seconds
@@ -60,14 +69,27 @@ class PasswordHasher:
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
+        self._waited(1)
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self._max_wait)
         except TimeoutError:
             raise HasherBusy(retry_after_seconds=max(1, round(self._max_wait))) from None
+        finally:
+            self._waited(-1)
         try:
             yield
         finally:
             self._slots.release()
+
+    def _waited(self, change: int) -> None:
+        self._waiting += change
+        if self._on_waiting is not None:
+            self._on_waiting(self._waiting)
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a hashing slot now."""
+        return self._waiting
 
     async def hash(self, password: str) -> str:
         async with self._slot():

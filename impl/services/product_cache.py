@@ -114,7 +114,15 @@ def local_layer(*, ttl_seconds: float, max_bytes: int) -> LocalLayer[Cached]:
 
 
 class ProductCache:
-    def __init__(self, cache: Cache, *, ttl_seconds: int, local: LocalLayer[Cached] | None = None) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        ttl_seconds: int,
+        local: LocalLayer[Cached] | None = None,
+        on_lookup: Callable[[bool], None] | None = None,
+    ) -> None:
+        self._on_lookup = on_lookup  # told of every answer: a hit (True) or a miss
         self._cache = cache
         self._ttl = ttl_seconds
         self._local = local
@@ -122,6 +130,12 @@ class ProductCache:
 
     async def fetch(self, key: str, build: Build) -> Cached:
         """The cached body of `key`, or the one `build` serializes (once) from the database."""
+        cached = await self._fetch(key, build)
+        if self._on_lookup is not None:
+            self._on_lookup(cached.hit)
+        return cached
+
+    async def _fetch(self, key: str, build: Build) -> Cached:
         local = self._local
         if local is None:
             return await self._fetch_shared(key, build)

@@ -43,6 +43,10 @@ def ref_name(schema: dict[str, Any]) -> str | None:
     return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
 
 
+def is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 def python_type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     """The Python type a parsed parameter value has."""
     name = ref_name(schema)
@@ -92,7 +96,12 @@ def response_info(spec: dict[str, Any], class_prefix: str, status: str, raw: dic
     response = resolve(spec, raw)
     content = response.get("content", {})
     media_type = next(iter(content), None)
-    model = ref_name(content[media_type].get("schema", {})) if media_type else None
+    schema = content[media_type].get("schema", {}) if media_type else {}
+    model = ref_name(schema)
+    # A body that is not JSON and whose schema is a string (text/plain metrics, say): bytes, sent as they are.
+    raw_body = media_type is not None and not is_json(media_type) and resolve(spec, schema).get("type") == "string"
+    if media_type is not None and model is None and not raw_body:
+        raise ValueError(f"response body not supported by the templates ({class_prefix} {status}): {media_type}")
     headers = []
     for name, header in response.get("headers", {}).items():
         annotation, default = header_type(spec, header)
@@ -106,6 +115,7 @@ def response_info(spec: dict[str, Any], class_prefix: str, status: str, raw: dic
         "description": " ".join(str(response.get("description", "")).split()),
         "media_type": media_type,
         "model": model,
+        "raw_body": raw_body,
         "headers": sorted(headers, key=lambda h: h["default"] is not None),
     }
 
