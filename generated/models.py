@@ -36,7 +36,7 @@ class UserRegister(BaseModel):
     password: Annotated[
         str,
         Field(
-            description='Any Unicode, 8 to 128 characters.',
+            description='Any Unicode, 8 to 128 characters, not whitespace only; a common or easily guessed password (NIST SP 800-63B) is refused with a 422 of type `password-policy`.',
             max_length=128,
             min_length=8,
         ),
@@ -145,7 +145,7 @@ class UserUpdate(BaseModel):
     password: Annotated[
         Optional[str],
         Field(
-            description='Any Unicode, 8 to 128 characters.',
+            description='Any Unicode, 8 to 128 characters, not whitespace only; a common or easily guessed password (NIST SP 800-63B) is refused with a 422 of type `password-policy`.',
             max_length=128,
             min_length=8,
         ),

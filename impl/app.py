@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -38,6 +37,7 @@ from .services.users import UserService
 from .settings import Settings, load_settings
 from .version import VERSION, source_revision
 
+LISTENER_STOP_SECONDS = 2.0  # the longest shutdown waits for the invalidation listener
 # The operations that hash a password or mint tokens: each is limited per address.
 RATE_LIMITED_OPERATIONS = ("registerUser", "loginForm", "loginJson", "refreshTokens")
 
@@ -111,8 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 invalidations.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await invalidations
+                # Bounded: a Redis call cut short inside redis-py can ignore the cancellation,
+                # and shutdown must not wait on it forever (closing the cache ends it anyway).
+                await asyncio.wait({invalidations}, timeout=LISTENER_STOP_SECONDS)
         finally:  # also when start-up fails: nothing is left open
             await db.disconnect()
             await cache.close()

@@ -28,6 +28,11 @@ COOL_DOWN = 2.0
 RESUBSCRIBE_AFTER = 0.5
 
 
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 async def _close_within(closing: Awaitable[object], seconds: float) -> None:
     """Await `closing` for at most `seconds`, then give up on it.
 
@@ -59,6 +64,7 @@ class RedisCache:
         self._redis = Redis(connection_pool=pool, retry=no_retries)
         self._skip_until = 0.0
         self._pending_increments: set[str] = set()
+        self._closed = False  # a listener ends when the cache is closed, cancelled or not
 
     async def _call(self, what: str, call: Awaitable[T]) -> T | None:
         # Nothing is read or written while a generation bump is owed: entries
@@ -111,11 +117,11 @@ class RedisCache:
         await self._call("PUBLISH", self._redis.publish(self._prefix + channel, message))
 
     async def listen(self, channel: str, on_message: Callable[[bytes], None], on_state: Callable[[bool], None]) -> None:
-        while True:
+        while not self._closed:
             pubsub = self._redis.pubsub()
             try:
                 await asyncio.wait_for(pubsub.subscribe(self._prefix + channel), timeout=DEADLINE)
-                while True:
+                while not self._closed:
                     # Short polls: the connection's socket timeout must never fire on a quiet channel.
                     message = await pubsub.get_message(timeout=SOCKET_TIMEOUT / 2)
                     if message is None:
@@ -129,6 +135,8 @@ class RedisCache:
                 raise
             except Exception as exc:
                 on_state(False)
+                if _cancelling():  # redis-py can turn our cancellation into a connection error
+                    raise asyncio.CancelledError from exc
                 logger.warning("redis subscription to %s lost (%s: %s)", channel, type(exc).__name__, exc)
                 await asyncio.sleep(RESUBSCRIBE_AFTER)
             finally:
@@ -139,5 +147,6 @@ class RedisCache:
         return bool(await self._call("PING", self._redis.ping()))
 
     async def close(self) -> None:
+        self._closed = True
         await self._redis.aclose()
         await self._pool.aclose()  # a pool handed to the client is not closed by it
