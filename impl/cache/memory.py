@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 ONCE_PREFIX = "once:"
-ONCE_SECONDS = 3600
+ONCE_SECONDS = 60
 
 
 class MemoryCache:

@@ -30,7 +30,9 @@ end
 return 0
 """
 ONCE_PREFIX = "once:"
-ONCE_SECONDS = 3600  # longer than any outage after which an owed increment is still paid
+# How long a reason's id is remembered: one key per product write, so short. A step paid later
+# than this (after a long Redis outage) moves the generation once more: one more miss, never stale.
+ONCE_SECONDS = 60
 
 SOCKET_TIMEOUT = 0.2
 DEADLINE = 0.3

@@ -233,6 +233,8 @@ class ProductCache:
 
     async def _step(self, change: str) -> None:
         await self._cache.increment(GENERATION_KEY, once=change)  # owed (and paid first) when Redis fails
+        if self._local is not None:
+            self._local.clear()  # what a read put there before the step may be of the old generation
 
     async def follow_invalidations(self) -> None:
         """Until cancelled: follow the invalidation channels (Redis pub/sub for the local layer,
