@@ -18,6 +18,7 @@ from .bootstrap import ensure_admin
 from .cache import cache_from_url
 from .db.database import Db, check_schema
 from .db.migrate import head_revision
+from .db.notifications import ChangeListener
 from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
@@ -63,8 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     local = None
     if cache.shared and settings.cache_local_ttl_ms > 0:
         local = local_layer(ttl_seconds=settings.cache_local_ttl_ms / 1000, max_bytes=settings.cache_local_max_bytes)
+    # Replicas on PostgreSQL also hear of every committed product write from the database itself
+    # (a writer that cannot reach Redis still invalidates everywhere: impl/db/notifications.py).
+    changes = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
     product_cache = ProductCache(
-        cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=metrics.cache_lookup
+        cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=metrics.cache_lookup, changes=changes
     )
     sample_pool = metrics.pool_sampler(db.connections_in_use)
 

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -160,3 +161,61 @@ class ApiServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def wait_for_port(port: int, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+class Stoppable:
+    """A process of a test's own that it can freeze (SIGSTOP: connections stay open, nothing answers),
+    thaw and kill."""
+
+    process: subprocess.Popen[bytes]
+
+    def freeze(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+
+    def remove(self) -> None:
+        if self.process.poll() is None:
+            self.thaw()
+            self.process.kill()
+        self.process.wait()
+
+
+class RedisServer(Stoppable):
+    """A redis-server of a test's own on `port` (no persistence), files in `folder`."""
+
+    def __init__(self, binary: str, port: int, folder: Path) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [*command, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(port)
+
+
+class TcpProxy(Stoppable):
+    """`tests/tcp_proxy.py` from `port` to `target_port`: freeze it and whoever connects through it
+    loses that server, while everyone else still reaches it."""
+
+    def __init__(self, port: int, target_port: int) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.tcp_proxy", str(port), str(target_port)],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        wait_for_port(port)

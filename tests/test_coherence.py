@@ -198,3 +198,20 @@ async def test_a_lost_channel_drops_the_local_layer_whole(
     process.wait()
     # Redis is gone: only a local copy could still answer v1, and it must be dropped.
     await until_fetched(reader, key, b'"from the database"')
+
+
+async def test_a_generation_step_with_one_change_id_counts_once_whoever_takes_it(
+    redis_server: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    """The writer and every replica that heard the database's announcement take the step: one in all."""
+    _, url = redis_server
+    prefix = f"once:{uuid4().hex}:"
+    caches = [RedisCache(url, prefix=prefix) for _ in range(3)]
+    try:
+        for cache in caches:
+            assert await cache.increment("generation", once="write-1")
+        assert await caches[0].increment("generation", once="write-2")
+        assert await caches[1].get_many(["generation"]) == [b"2"]
+    finally:
+        for cache in caches:
+            await cache.close()

@@ -27,3 +27,12 @@ async def test_replacing_and_deleting_entries_keeps_the_count_of_bytes_true() ->
     assert cache.size_bytes == 0
     assert await cache.increment("generation")
     assert await cache.get_many(["generation"]) == [b"1"]
+
+
+async def test_increments_with_one_reason_count_once() -> None:
+    cache = MemoryCache(prefix="p:")
+    assert await cache.increment("generation", once="write-1")
+    assert await cache.increment("generation", once="write-1")  # a second replica's step: already taken
+    assert await cache.increment("generation", once="write-2")
+    assert await cache.increment("generation")
+    assert await cache.get_many(["generation"]) == [b"3"]

@@ -15,8 +15,10 @@ class Cache(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def increment(self, key: str) -> bool:
-        """Add one to an integer key; False when the cache could not be reached."""
+    async def increment(self, key: str, *, once: str | None = None) -> bool:
+        """Add one to an integer key; False when the cache could not be reached (it is then owed,
+        and paid before anything else is read or written). With `once`, an id of the reason: calls
+        with one id add one in all, whoever makes them."""
         ...
 
     async def ping(self) -> bool: ...

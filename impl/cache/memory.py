@@ -6,6 +6,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+ONCE_PREFIX = "once:"
+ONCE_SECONDS = 60
+
 
 class MemoryCache:
     def __init__(self, *, prefix: str, max_entries: int = 10_000, max_bytes: int = 32 * 1024 * 1024) -> None:
@@ -52,7 +55,11 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._drop(self._prefix + key)
 
-    async def increment(self, key: str) -> bool:
+    async def increment(self, key: str, *, once: str | None = None) -> bool:
+        if once is not None:
+            if self._read(ONCE_PREFIX + once) is not None:
+                return True
+            self._store(ONCE_PREFIX + once, b"1", time.monotonic() + ONCE_SECONDS)
         current = self._read(key)
         self._store(key, str(int(current or b"0") + 1).encode(), float("inf"))
         return True

@@ -22,6 +22,18 @@ from redis.backoff import NoBackoff
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# INCR KEYS[1] unless KEYS[2] (the reason's id) was seen already: one step per reason, whoever sends it.
+INCREMENT_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+    return redis.call('INCR', KEYS[1])
+end
+return 0
+"""
+ONCE_PREFIX = "once:"
+# How long a reason's id is remembered: one key per product write, so short. A step paid later
+# than this (after a long Redis outage) moves the generation once more: one more miss, never stale.
+ONCE_SECONDS = 60
+
 SOCKET_TIMEOUT = 0.2
 DEADLINE = 0.3
 COOL_DOWN = 2.0
@@ -63,7 +75,7 @@ class RedisCache:
         self._pool = pool
         self._redis = Redis(connection_pool=pool, retry=no_retries)
         self._skip_until = 0.0
-        self._pending_increments: set[str] = set()
+        self._pending_increments: set[tuple[str, str | None]] = set()  # (key, once)
         self._closed = False  # a listener ends when the cache is closed, cancelled or not
 
     async def _call(self, what: str, call: Awaitable[T]) -> T | None:
@@ -83,11 +95,17 @@ class RedisCache:
             logger.warning("redis %s failed (%s: %s); serving from the database", what, type(exc).__name__, exc)
             return None
 
+    def _incr(self, key: str, once: str | None) -> Awaitable[Any]:
+        if once is None:
+            return self._redis.incr(self._prefix + key)
+        keys = (self._prefix + key, self._prefix + ONCE_PREFIX + once)
+        return self._redis.eval(INCREMENT_ONCE, 2, *keys, ONCE_SECONDS)
+
     async def _flush_increments(self) -> bool:
-        for key in sorted(self._pending_increments):
-            if await self._bounded("INCR", self._redis.incr(self._prefix + key)) is None:
+        for key, once in sorted(self._pending_increments, key=lambda owed: (owed[0], owed[1] or "")):
+            if await self._bounded("INCR", self._incr(key, once)) is None:
                 return False
-            self._pending_increments.discard(key)
+            self._pending_increments.discard((key, once))
         return True
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -102,10 +120,10 @@ class RedisCache:
     async def delete(self, key: str) -> None:
         await self._call("DEL", self._redis.delete(self._prefix + key))
 
-    async def increment(self, key: str) -> bool:
-        done = await self._call("INCR", self._redis.incr(self._prefix + key))
+    async def increment(self, key: str, *, once: str | None = None) -> bool:
+        done = await self._call("INCR", self._incr(key, once))
         if done is None:
-            self._pending_increments.add(key)
+            self._pending_increments.add((key, once))
             return False
         return True
 

@@ -96,6 +96,24 @@ async def page(db: Database, *, limit: int, offset: int) -> list[UserRecord]:
     return [_record(row) for row in await db.fetch_all(query)]
 
 
+async def lock_active_admins(db: Database) -> None:
+    """Lock every active live admin's row, in id order, until the transaction ends.
+
+    A change that may remove an admin (demotion, deactivation, deletion) takes
+    these locks *before* it locks its target: every such transaction then locks
+    in one order, and two of them on the last two admins queue up instead of
+    deadlocking (each holding its target and waiting for the other's, which
+    PostgreSQL ended with a deadlock error: a 500).
+    """
+    query = (
+        select(users.c.id)
+        .where(LIVE, users.c.role == "admin", users.c.is_active.is_(True))
+        .order_by(users.c.id)
+        .with_for_update()
+    )
+    await db.fetch_all(query)
+
+
 async def other_active_admins(db: Database, *, user_id: UUID) -> int:
     """Active live admins other than `user_id`, their rows locked until the transaction ends.
 

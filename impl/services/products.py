@@ -34,6 +34,7 @@ from generated.interfaces.products import (
 )
 from generated.models import Product, ProductCreate, ProductPage, ProductUpdate, SortOrder
 
+from ..db import notifications
 from ..db import products as product_rows
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductFilter, ProductRecord, Selection
@@ -206,9 +207,10 @@ class ProductService:
         try:
             async with self._db.write() as db:
                 record = await product_rows.insert(db, values=values)
+                change = await notifications.announce(db, product_id=record.id)
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None  # the SKU is the products' only unique value
-        await self._cache.product_changed(record.id)
+        await self._cache.product_changed(record.id, change=change)
         return CreateProduct201Response(body=to_product(record), location=f"/api/v1/products/{record.id}")
 
     async def update_product(
@@ -224,16 +226,18 @@ class ProductService:
         try:
             async with self._db.write() as db:
                 record = await product_rows.update_live(db, product_id=product_id, values=changes)
+                if record is None:
+                    raise NotFound(PRODUCT_NOT_FOUND)
+                change = await notifications.announce(db, product_id=product_id)
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None
-        if record is None:
-            raise NotFound(PRODUCT_NOT_FOUND)
-        await self._cache.product_changed(product_id)
+        await self._cache.product_changed(product_id, change=change)
         return UpdateProduct200Response(body=to_product(record))
 
     async def delete_product(self, *, principal: Principal, product_id: UUID) -> DeleteProduct204Response:
         async with self._db.write() as db:
             if not await product_rows.soft_delete(db, product_id=product_id, at=datetime.now(UTC)):
                 raise NotFound(PRODUCT_NOT_FOUND)
-        await self._cache.product_changed(product_id)
+            change = await notifications.announce(db, product_id=product_id)
+        await self._cache.product_changed(product_id, change=change)
         return DeleteProduct204Response()

@@ -107,6 +107,8 @@ class UserService:
         ends_tokens = body.password is not None or body.is_active is False
 
         async with self._db.write() as db:
+            if body.is_active is False:  # may deactivate an admin: the admins' locks first (lock_active_admins)
+                await user_rows.lock_active_admins(db)
             row = await self._live(db, user_id, for_update=True)
             if body.email is not None and await user_rows.email_taken(db, email=body.email, except_id=user_id):
                 raise Conflict("An account with this email already exists.")
@@ -124,6 +126,7 @@ class UserService:
 
     async def delete_user(self, *, principal: Principal, user_id: UUID) -> DeleteUser204Response:
         async with self._db.write() as db:
+            await user_rows.lock_active_admins(db)  # before the target's: one lock order for every such change
             row = await self._live(db, user_id, for_update=True)
             if is_active_admin(row):
                 await self._ensure_other_admin(db, user_id)
@@ -138,6 +141,7 @@ class UserService:
         self, *, principal: Principal, user_id: UUID, body: RoleUpdate
     ) -> UpdateUserRole200Response:
         async with self._db.write() as db:
+            await user_rows.lock_active_admins(db)  # before the target's: one lock order for every such change
             row = await self._live(db, user_id, for_update=True)
             if row.role == body.role:
                 return UpdateUserRole200Response(body=to_user(row))
