@@ -49,8 +49,9 @@ URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IG
 TMP = "/tmp"  # noqa: S108  (a mount path, not a file this script creates)
 # databases 0.9 passes no pool size to asyncpg, whose pool opens min_size=10 connections at start-up
 # and holds max_size=10 at most, per process (DATABASE_URL's query cannot change it: the migration's
-# SQLAlchemy engine would pass min_size/max_size to asyncpg.connect, which refuses them).
-POOL_SIZE_PER_PROCESS = 10
+# SQLAlchemy engine would pass min_size/max_size to asyncpg.connect, which refuses them); plus the one
+# connection that LISTENs for product changes (impl/db/notifications.py).
+POOL_SIZE_PER_PROCESS = 11
 # After SIGTERM: uvicorn drains for SHUTDOWN_TIMEOUT_SECONDS, then the lifespan waits at most this long
 # for the Redis invalidation listener and at most DATABASE_TIMEOUT_SECONDS for the pool to close.
 LISTENER_WAIT_SECONDS = 2
