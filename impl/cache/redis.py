@@ -75,7 +75,10 @@ class RedisCache:
         self._pool = pool
         self._redis = Redis(connection_pool=pool, retry=no_retries)
         self._skip_until = 0.0
-        self._pending_increments: set[tuple[str, str | None]] = set()  # (key, once)
+        # Keys whose increment is owed: one plain INCR pays all that one key owes (any step moves
+        # its generation past every entry written before), whatever reasons (`once` ids) piled up.
+        self._pending_increments: set[str] = set()
+        self._paying = asyncio.Lock()
         self._closed = False  # a listener ends when the cache is closed, cancelled or not
 
     async def _call(self, what: str, call: Awaitable[T]) -> T | None:
@@ -102,10 +105,17 @@ class RedisCache:
         return self._redis.eval(INCREMENT_ONCE, 2, *keys, ONCE_SECONDS)
 
     async def _flush_increments(self) -> bool:
-        for key, once in sorted(self._pending_increments, key=lambda owed: (owed[0], owed[1] or "")):
-            if await self._bounded("INCR", self._incr(key, once)) is None:
+        if not self._pending_increments:
+            return True
+        # One payer at a time: the requests that arrive meanwhile wait for it rather than each sending
+        # the owed steps again (after an outage that was every request, for seconds).
+        async with self._paying:
+            if time.monotonic() < self._skip_until:  # the payer before us just failed
                 return False
-            self._pending_increments.discard((key, once))
+            for key in sorted(self._pending_increments):
+                if await self._bounded("INCR", self._redis.incr(self._prefix + key)) is None:
+                    return False
+                self._pending_increments.discard(key)
         return True
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -123,7 +133,7 @@ class RedisCache:
     async def increment(self, key: str, *, once: str | None = None) -> bool:
         done = await self._call("INCR", self._incr(key, once))
         if done is None:
-            self._pending_increments.add((key, once))
+            self._pending_increments.add(key)
             return False
         return True
 

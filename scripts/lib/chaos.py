@@ -490,6 +490,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bcrypt-rounds", type=int, default=4, help="cost of the logins' hashes (4: the load is CPU-bound)"
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the replicas' and HAProxy's logs (their folder is printed)"
+    )
     return parser
 
 
@@ -501,7 +504,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(drill.run())
     finally:
         drill.stop_servers()
-        shutil.rmtree(drill.root, ignore_errors=True)
+        if arguments.keep:
+            say(f"chaos: the replicas' and HAProxy's logs are in {drill.root / 'cluster'}")
+        else:
+            shutil.rmtree(drill.root, ignore_errors=True)
 
 
 if __name__ == "__main__":

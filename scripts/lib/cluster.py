@@ -264,6 +264,10 @@ class Cluster:
 
     def haproxy_config(self) -> str:
         servers = "\n".join(f"    server {r.name} {r.host}:{r.port} check" for r in self.replicas)
+        # The same replicas again as backups, unchecked: when every replica fails its readiness check
+        # (the database is down), requests still reach them, and each answers for itself (a cached
+        # read, or its declared 503 with Retry-After) instead of the load balancer's bare 503.
+        fallbacks = "\n".join(f"    server {r.name}-fallback {r.host}:{r.port} backup" for r in self.replicas)
         return f"""\
 # Written by scripts/lib/cluster.py; regenerated on every start.
 global
@@ -292,7 +296,9 @@ backend replicas
     http-check send meth GET uri /health/ready
     http-check expect status 200
     default-server inter 1s fastinter 250ms downinter 500ms fall 2 rise 2
+    option allbackups
 {servers}
+{fallbacks}
 """
 
     def _start_load_balancer(self) -> None:
