@@ -119,6 +119,8 @@ class Load:
         self.random = random.Random(20261126)  # noqa: S311 - a load pattern, not a secret
         self.serial = itertools.count()
         self.in_flight: set[asyncio.Task[None]] = set()
+        self.transport_errors: list[str] = []  # what each dropped or refused connection said
+        self.server_errors: list[str] = []  # 5xx other than 503, with their request ids
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -153,6 +155,8 @@ class Load:
         try:
             response, on_success = await self.request(kind)
             status = response.status_code
+            if status >= 500 and status != 503:  # the request id finds the replica's log line
+                self.server_errors.append(f"{self.now():.1f} s {kind}: {status} {response.headers.get('x-request-id')}")
             if status >= 500 and response.headers.get("content-type", "").startswith("application/problem+json"):
                 status = f"{status} {response.json().get('type', '').rsplit('/', 1)[-1]}"  # e.g. 503 overloaded
             retry_after = "retry-after" in response.headers
@@ -160,8 +164,9 @@ class Load:
                 on_success(response)
         except httpx.TimeoutException:
             status = "timeout"
-        except httpx.TransportError:
+        except httpx.TransportError as error:
             status = "conn"
+            self.transport_errors.append(f"{self.now():.1f} s {kind}: {type(error).__name__}: {error}")
         self.outcomes.append(Outcome(kind, sent, status, time.monotonic() - started, retry_after))
 
     async def request(self, kind: str) -> tuple[httpx.Response, Callable[[httpx.Response], None] | None]:
@@ -297,6 +302,7 @@ class Drill:
         self.windows: list[Window] = []
         self.load: Load | None = None
         self.phase = "starting"
+        self.missed = False
 
     # The servers.
 
@@ -433,6 +439,10 @@ class Drill:
         print(table(rows, lost))
         failures = [f"{row.fault}: {problem}" for row in rows for problem in row.problems]
         failures += [f"{fault}: {count} acknowledged writes lost" for fault, count in lost.items() if count]
+        for line in load.transport_errors[:10]:
+            print(f"connection error at {line}")
+        for line in load.server_errors[:10]:
+            print(f"server error at {line} (request id)")
         for failure in failures:
             print(f"MISSED  {failure}")
         if not failures:
@@ -440,6 +450,7 @@ class Drill:
                 "every target met: no client error for the Redis faults and the rolling restart, only 503 with "
                 "Retry-After while PostgreSQL was down, recovery within 5 s, no acknowledged write lost"
             )
+        self.missed = bool(failures)
         return 1 if failures else 0
 
     async def report_progress(self) -> None:
@@ -504,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(drill.run())
     finally:
         drill.stop_servers()
-        if arguments.keep:
+        if arguments.keep or drill.missed:
             say(f"chaos: the replicas' and HAProxy's logs are in {drill.root / 'cluster'}")
         else:
             shutil.rmtree(drill.root, ignore_errors=True)
