@@ -50,7 +50,8 @@ def observe_request(operation_id: str | None, status: int | None, seconds: float
     DURATION.labels(operation).observe(seconds)
 
 
-def cache_lookup(hit: bool) -> None:
+def cache_lookup(hit: bool, seconds: float) -> None:
+    """The product cache's `on_lookup` callback (the time is the tracing's, not counted here)."""
     CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
 
 
