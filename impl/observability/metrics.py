@@ -1,8 +1,8 @@
 """Prometheus metrics of the process (prometheus-client), multi-process safe.
 
 With `PROMETHEUS_MULTIPROC_DIR` set before the process starts (as for
-`--workers N`: an empty directory, shared by the workers, emptied at each
-start), every worker writes its values there and a scrape of any worker
+`--workers N`: a directory shared by the workers, which `impl.serve` empties of
+earlier runs' files at each start), every worker writes its values there and a scrape of any worker
 reports all of them (gauges summed over live workers, `livesum`). Without it,
 the process reports its own.
 
