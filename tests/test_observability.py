@@ -94,6 +94,22 @@ async def test_one_access_line_per_request_with_route_operation_status_and_durat
     assert (second.route, second.operation_id, second.status) == (None, None, 404)  # type: ignore[attr-defined]
 
 
+async def test_access_log_false_turns_the_access_line_off_alone(
+    make_app_settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_app_settings(access_log=False))
+    try:
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            with caplog.at_level(logging.INFO):
+                await client.get("/health", headers={"X-Request-ID": "quiet-1"})
+                logging.getLogger("impl").info("an app line")
+    finally:
+        configure_logging("text")
+    assert _access_records(caplog) == []
+    assert [record.getMessage() for record in caplog.records if record.name == "impl"] == ["an app line"]
+    assert logging.getLogger(ACCESS).getEffectiveLevel() == logging.INFO, "configure_logging('text') turns it on"
+
+
 async def test_app_lines_carry_the_request_id(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
