@@ -14,7 +14,9 @@ Every answer carries `X-Request-ID` (the client's when it is sane, else a new
 one), problem bodies carry it as `request_id`, and `context.request_id` holds it
 while the request is served, for log lines. Each request ends in one access log
 line (logger `contract_runtime.access`, INFO) and one call of the `observe`
-callback, for metrics.
+callback, for metrics. A `trace` callback, when given, opens a span around each
+request (it is current while the request is served and its access line written)
+and is told the route, operation and status as the request ends.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, get_args
+from typing import Any, Protocol, get_args
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel
@@ -62,6 +64,16 @@ Admission = Callable[[Operation, Scope], Awaitable[Problem | None]]
 # Called once per request as it ends: (operationId or None outside the spec's operations, status or None
 # when nothing was sent, seconds).
 Observer = Callable[[str | None, int | None, float], None]
+
+
+class RequestTrace(Protocol):
+    """What a `Tracer` opened for one request: told how the request ended, once its access line is written."""
+
+    def end(self, route: str | None, operation_id: str | None, status: int | None) -> None: ...
+
+
+# Called as each request arrives, with its scope and request id, before anything is routed or read.
+Tracer = Callable[[Scope, str], RequestTrace]
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("contract_runtime.access")
@@ -230,9 +242,11 @@ class ContractRouter:
         admission: Admission | None = None,
         cors: CorsPolicy | None = None,
         observe: Observer | None = None,
+        trace: Tracer | None = None,
     ) -> None:
         self.app = app
         self._observe = observe
+        self._trace = trace
         self._admission = admission
         self._cors = cors if cors is not None and cors.origins else None
         self._limits = limits or RequestLimits()
@@ -293,10 +307,14 @@ class ContractRouter:
         scope["request_id"] = rid  # for layers outside this one (their answers carry it too)
         token = request_id.set(rid)
         answer = _Answer((_REQUEST_ID_HEADER, rid.encode("latin-1")), send)
+        span = self._trace(scope, rid) if self._trace is not None else None
         try:
             await self._route(scope, receive, answer.send, answer)
         finally:
             self._record(scope, answer, time.perf_counter() - started, rid)
+            if span is not None:
+                operation = answer.operation
+                span.end(answer.route, operation.operation_id if operation is not None else None, answer.status)
             request_id.reset(token)
 
     def _record(self, scope: Scope, answer: _Answer, seconds: float, rid: str) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -23,7 +24,7 @@ from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .limits.counters import counters_from_url
-from .observability import metrics
+from .observability import metrics, tracing_requested
 from .observability.logs import configure_logging
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
@@ -38,6 +39,9 @@ from .services.users import UserService
 from .settings import Settings, load_settings
 from .version import VERSION, source_revision
 
+if TYPE_CHECKING:
+    from .observability.tracing import Tracing
+
 LISTENER_STOP_SECONDS = 2.0  # the longest shutdown waits for the invalidation listener
 # The operations that hash a password or mint tokens: each is limited per address.
 RATE_LIMITED_OPERATIONS = ("registerUser", "loginForm", "loginJson", "refreshTokens")
@@ -45,7 +49,18 @@ RATE_LIMITED_OPERATIONS = ("registerUser", "loginForm", "loginJson", "refreshTok
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    tracing: Tracing | None = None
+    if tracing_requested():
+        # Only now: without an OTLP endpoint nothing of OpenTelemetry is imported or run.
+        from .observability.tracing import Tracing
+
+        tracing = Tracing.start(VERSION)
+    configure_logging(
+        settings.log_format,
+        settings.log_level,
+        access_log=settings.access_log,
+        trace_ids=tracing.current_ids if tracing is not None else None,
+    )
     db = Db(settings.resolved_database_url(), timeout=settings.database_timeout_seconds)
     cache = cache_from_url(
         settings.redis_url, prefix=settings.cache_prefix, memory_max_bytes=settings.cache_memory_max_bytes
@@ -64,11 +79,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     local = None
     if cache.shared and settings.cache_local_ttl_ms > 0:
         local = local_layer(ttl_seconds=settings.cache_local_ttl_ms / 1000, max_bytes=settings.cache_local_max_bytes)
+    on_lookup: Callable[[bool, float], None] = metrics.cache_lookup
+    if tracing is not None:
+        traced = tracing
+
+        def on_lookup(hit: bool, seconds: float) -> None:
+            metrics.cache_lookup(hit, seconds)
+            traced.cache_lookup(hit, seconds)
+
     # Replicas on PostgreSQL also hear of every committed product write from the database itself
     # (a writer that cannot reach Redis still invalidates everywhere: impl/db/notifications.py).
     changes = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
     product_cache = ProductCache(
-        cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=metrics.cache_lookup, changes=changes
+        cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=on_lookup, changes=changes
     )
     sample_pool = metrics.pool_sampler(db.connections_in_use)
 
@@ -123,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await cache.close()
             await counters.close()
             hasher.close()
+            if tracing is not None:
+                await tracing.close()  # the last spans exported, within FLUSH_SECONDS
 
     app = FastAPI(
         title=CONTRACT.title,
@@ -132,6 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry support stays off (even with FASTAPI_OTEL_AUTO_CONFIGURE): the contract
+        # router serves every operation, and its span is the request's one SERVER span.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.state.settings = settings
     app.state.db = db
@@ -158,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Probes must see the process as it is, however busy.
         never_shed=("getLiveness", "getReadiness", "getMetrics"),
         observe=observe,
+        trace=tracing.request if tracing is not None else None,
         cors=CorsPolicy(origins=settings.allowed_origins()),
         admission=AddressCeiling(
             counters, per_minute=settings.rate_limit_per_address_per_minute, limited=RATE_LIMITED_OPERATIONS

@@ -17,14 +17,24 @@ Options given on the command line come after these and win. A request the
 shutdown timeout cuts before it was answered gets a 503 problem (uvicorn would
 send a bare 500). A shutdown that SIGTERM asked for exits 0 (uvicorn re-raises
 the signal once it has drained, which would end the process as killed by it).
+
+With `PROMETHEUS_MULTIPROC_DIR` set, the directory is created if missing and
+emptied of the metric files (`*.db`) of earlier runs before any worker starts,
+so a restart never reports dead workers' counts. This module imports the app
+only in the workers (`create_served_app`): importing the metrics creates files
+in that directory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import signal
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from types import FrameType
 
 from uvicorn.main import main as uvicorn_main
@@ -32,11 +42,12 @@ from uvicorn.main import main as uvicorn_main
 from contract_runtime.asgi import ASGIApp, Message, Receive, Scope, Send
 from contract_runtime.problems import Problem, problem_document
 
-from .app import create_app
 from .db.migrate import database_revision, head_revision
 from .http.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
 from .observability.logs import configure_logging
 from .settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
 
 APP = "impl.serve:create_served_app"
 SHUTTING_DOWN = Problem(
@@ -83,6 +94,8 @@ class AnswerWhenCut:
 
 def create_served_app() -> ASGIApp:
     """The app as uvicorn serves it (a factory: each worker builds its own)."""
+    from .app import create_app  # here, not at the top: see the module's docstring
+
     return AnswerWhenCut(create_app())
 
 
@@ -118,6 +131,20 @@ def check_database(settings: Settings) -> None:
         )
 
 
+def clear_multiprocess_dir(environ: Mapping[str, str] = os.environ) -> int:
+    """Create PROMETHEUS_MULTIPROC_DIR if missing and remove the metric files (`*.db`) left in it by
+    earlier runs (other files stay); how many were removed. Nothing without the variable."""
+    folder = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not folder:
+        return 0
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    stale = [file for file in path.glob("*.db") if file.is_file()]
+    for file in stale:
+        file.unlink(missing_ok=True)
+    return len(stale)
+
+
 def _drained(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -128,7 +155,10 @@ def main(argv: list[str] | None = None) -> None:
         uvicorn_main.main(args=["--help"], prog_name="python -m impl.serve [uvicorn options]")
     settings = load_settings()  # a refused setting stops here, in one line
     check_database(settings)  # so does a database that cannot be used
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, access_log=settings.access_log)
+    removed = clear_multiprocess_dir()  # before any worker writes there
+    if removed:
+        logger.info("metrics: removed %d files of an earlier run from PROMETHEUS_MULTIPROC_DIR", removed)
     # uvicorn handles SIGTERM while it serves; the signal it re-raises after draining lands here.
     signal.signal(signal.SIGTERM, _drained)
     uvicorn_main.main(args=[*uvicorn_arguments(settings), *arguments], prog_name="uvicorn")

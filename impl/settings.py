@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     # Log lines: `text` (time level logger [request id] message) or `json` (one object per line); the level shown.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The one access line per request (at INFO); off for benchmarks, or where a proxy logs requests.
+    access_log: bool = True
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None

@@ -9,8 +9,11 @@ cache) and `postgres` (a throwaway database on --postgres-url, dropped at the en
    insert (sqlite3 executemany in one transaction; asyncpg COPY then VACUUM ANALYZE);
 2. runs `python -m impl.db.migrate`, then starts uvicorn as production does: ENVIRONMENT=production,
    a random 48-byte SECRET_KEY, the default BCRYPT_ROUNDS, an admin from ADMIN_*, one worker,
-   --proxy-headers --no-server-header, the access log on (into a log file), pinned to core 0;
-   a minimal FastAPI hello world (scripts/bench_hello.py) is served the same way;
+   --proxy-headers --no-server-header, pinned to core 0, with the access log off (ACCESS_LOG=false
+   and uvicorn's --no-access-log: the benchmark measures serving, not logging; --access-log turns
+   both on) and no tracing (the caller's OTEL_* variables are not passed on; --otlp-endpoint turns
+   it on); its other log lines go to a log file. A minimal FastAPI hello world
+   (scripts/bench_hello.py) is served the same way;
 3. checks through HTTP that the loaded rows read back correctly (a product, a list page, a search);
 4. drives each scenario with wrk (-t1, pinned to core 1; cached and static scenarios after --warmup
    seconds of the same load) and lua scripts that randomize paths and count statuses and X-Cache:
@@ -487,14 +490,18 @@ class Server:
                 self.process.wait()
 
 
-def start_server(name: str, app: Sequence[str], env: dict[str, str], logs: Path, ready: str) -> Server:
-    """uvicorn as production runs it (one worker, access log on, no Server header), on the server core."""
+def start_server(
+    name: str, app: Sequence[str], env: dict[str, str], logs: Path, ready: str, *, uvicorn_access_log: bool = False
+) -> Server:
+    """uvicorn as production runs it (one worker, no Server header), on the server core; uvicorn's own
+    access log only when asked (the API writes its own line, per ACCESS_LOG, as `impl.serve` runs it)."""
     port = free_port()
     log_path = logs / f"{name}.log"
     uvicorn = Path(sys.executable).with_name("uvicorn")
     command = [
         *pinned(0), str(uvicorn), *app, "--host", "127.0.0.1", "--port", str(port),
-        "--proxy-headers", "--no-server-header", "--access-log", "--log-level", "info",
+        "--proxy-headers", "--no-server-header", "--access-log" if uvicorn_access_log else "--no-access-log",
+        "--log-level", "info",
     ]  # fmt: skip
     with log_path.open("ab") as output:
         process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
@@ -699,10 +706,24 @@ class ConfigResult:
     failure: str | None = None
 
 
-def server_env(database_url: str, data_dir: Path, admin_password: str, extra: dict[str, str]) -> dict[str, str]:
-    """This environment without any of the app's settings, plus production's."""
+def server_env(
+    database_url: str,
+    data_dir: Path,
+    admin_password: str,
+    extra: dict[str, str],
+    *,
+    access_log: bool = False,
+    otlp_endpoint: str | None = None,
+) -> dict[str, str]:
+    """This environment without any of the app's settings or OpenTelemetry's, plus production's."""
     settings = {name.lower() for name in Settings.model_fields}
-    env = {key: value for key, value in os.environ.items() if key.lower() not in settings}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.lower() not in settings and not key.upper().startswith("OTEL_")
+    }
+    if otlp_endpoint:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
     env.update(
         ENVIRONMENT="production",
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
@@ -715,6 +736,7 @@ def server_env(database_url: str, data_dir: Path, admin_password: str, extra: di
         # Every request of the load comes from this one address: the per-address ceiling would turn
         # the logins of reads_under_logins into cheap 429s, and the scenario would no longer hash.
         RATE_LIMIT_PER_ADDRESS_PER_MINUTE="0",
+        ACCESS_LOG="true" if access_log else "false",
         **extra,
     )
     return env
@@ -883,7 +905,9 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
         else:
             url, extra = prepare_postgres(plan, args, result, cleanup)
         log(f"{name}: {plan.count:,} products loaded in {result.load_s:.1f} s (indexes: {result.index_s:.1f} s)")
-        env = server_env(url, work / "data", admin_password, extra)
+        env = server_env(
+            url, work / "data", admin_password, extra, access_log=args.access_log, otlp_endpoint=args.otlp_endpoint
+        )
         run([sys.executable, "-m", "impl.db.migrate"], env=env, timeout=300)
 
         def measure(
@@ -901,7 +925,7 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
             result.scenarios[scenario] = outcome
             return outcome
 
-        hello = start_server("hello", ["scripts.bench_hello:app"], env, work, "/")
+        hello = start_server("hello", ["scripts.bench_hello:app"], env, work, "/", uvicorn_access_log=args.access_log)
         cleanup.callback(hello.stop)
         measure("hello", hello, hello.base + "/", lua_script())
         hello.stop()
@@ -1191,6 +1215,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     add("--logins", type=int, metavar="N", default=8, help="concurrent logins in reads_under_logins (default 8)")
     add("--timeout", type=int, metavar="S", default=10, help="wrk counts a slower answer as an error (default 10)")
     add("--seed", type=int, default=1, help="data generator seed (default 1)")
+    add(
+        "--access-log",
+        action="store_true",
+        help="servers write their access log (default off: ACCESS_LOG=false and uvicorn's --no-access-log)",
+    )
+    add(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="trace the API: its OTEL_EXPORTER_OTLP_ENDPOINT (default: no tracing; OTEL_* of this shell not passed)",
+    )
     add("--smoke", action="store_true", help="a quick check: 300 products, 1 s per scenario, 8 connections")
     args = parser.parse_args(argv)
     smoke = args.smoke
@@ -1281,6 +1315,8 @@ def main(argv: Sequence[str]) -> int:
             "logins": args.logins,
             "seed": args.seed,
             "smoke": args.smoke,
+            "access_log": args.access_log,
+            "otlp_endpoint": args.otlp_endpoint,
             "cores": {"server": CORES[0], "wrk": CORES[1]} if CORES else None,
             "cpus": os.cpu_count(),
         },

@@ -18,9 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from impl.app import create_app
 from impl.observability.logs import JsonFormatter, RequestIdFilter, configure_logging
+from impl.serve import clear_multiprocess_dir
 from impl.services.health import HealthService
 from impl.settings import Settings
-from tests.conftest import client_for
+from tests.conftest import TEST_REDIS_URL, client_for, free_port
+from tests.servers import ApiServer
 
 pytestmark = pytest.mark.anyio
 
@@ -90,6 +92,22 @@ async def test_one_access_line_per_request_with_route_operation_status_and_durat
     assert first.status == 404  # type: ignore[attr-defined]
     assert first.duration_ms >= 0  # type: ignore[attr-defined]
     assert (second.route, second.operation_id, second.status) == (None, None, 404)  # type: ignore[attr-defined]
+
+
+async def test_access_log_false_turns_the_access_line_off_alone(
+    make_app_settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_app_settings(access_log=False))
+    try:
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            with caplog.at_level(logging.INFO):
+                await client.get("/health", headers={"X-Request-ID": "quiet-1"})
+                logging.getLogger("impl").info("an app line")
+    finally:
+        configure_logging("text")
+    assert _access_records(caplog) == []
+    assert [record.getMessage() for record in caplog.records if record.name == "impl"] == ["an app line"]
+    assert logging.getLogger(ACCESS).getEffectiveLevel() == logging.INFO, "configure_logging('text') turns it on"
 
 
 async def test_app_lines_carry_the_request_id(
@@ -252,3 +270,51 @@ def test_with_a_multiprocess_directory_one_scrape_reports_every_worker(tmp_path:
     found = samples(scraped)
     assert value(found, "http_requests_total", operation="getLiveness", status="200") == 5
     assert value(found, "catalog_password_hash_waiting") == 5  # livesum: both "workers" are still on disk
+
+
+def test_clearing_the_multiprocess_directory_creates_it_and_removes_only_metric_files(tmp_path: Path) -> None:
+    folder = tmp_path / "missing" / "metrics"
+    assert clear_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(folder)}) == 0
+    assert folder.is_dir()
+    for name in ("counter_123.db", "gauge_livesum_123.db", "histogram_9.db"):
+        (folder / name).write_bytes(b"stale")
+    (folder / "README").write_text("not ours")
+    assert clear_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(folder)}) == 3
+    assert sorted(path.name for path in folder.iterdir()) == ["README"]
+    assert clear_multiprocess_dir({}) == 0
+
+
+def test_a_server_started_on_a_stale_multiprocess_directory_reports_only_its_own_counts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    stale_env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", WORKER, "7"], env=stale_env, cwd=root, check=True)  # a dead run's counts
+    assert list(folder.glob("*.db"))
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in names and not k.startswith("OTEL_")}
+    env.update(
+        PROMETHEUS_MULTIPROC_DIR=str(folder),
+        ENVIRONMENT="test",
+        DATA_DIR=str(tmp_path),
+        DATABASE_URL=settings.resolved_database_url(),
+        CACHE_PREFIX=settings.cache_prefix,
+        SECRET_KEY="metrics-test-secret-" + uuid.uuid4().hex,
+    )
+    if TEST_REDIS_URL:
+        env["REDIS_URL"] = TEST_REDIS_URL
+    port = free_port()
+    command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    server = ApiServer(command, env, tmp_path / "api.log", port)
+    try:
+        server.wait_until_up()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for _ in range(3):
+                assert client.get("/health").status_code == 200
+            found = samples(client.get("/metrics").text)
+    finally:
+        server.stop()
+    assert value(found, "http_requests_total", operation="getLiveness", status="200") == 3, server.log.read_text()
+    assert value(found, "catalog_password_hash_waiting") == 0

@@ -1,8 +1,8 @@
 """Prometheus metrics of the process (prometheus-client), multi-process safe.
 
 With `PROMETHEUS_MULTIPROC_DIR` set before the process starts (as for
-`--workers N`: an empty directory, shared by the workers, emptied at each
-start), every worker writes its values there and a scrape of any worker
+`--workers N`: a directory shared by the workers, which `impl.serve` empties of
+earlier runs' files at each start), every worker writes its values there and a scrape of any worker
 reports all of them (gauges summed over live workers, `livesum`). Without it,
 the process reports its own.
 
@@ -50,7 +50,8 @@ def observe_request(operation_id: str | None, status: int | None, seconds: float
     DURATION.labels(operation).observe(seconds)
 
 
-def cache_lookup(hit: bool) -> None:
+def cache_lookup(hit: bool, seconds: float) -> None:
+    """The product cache's `on_lookup` callback (the time is the tracing's, not counted here)."""
     CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
 
 

@@ -130,10 +130,10 @@ class ProductCache:
         *,
         ttl_seconds: int,
         local: LocalLayer[Cached] | None = None,
-        on_lookup: Callable[[bool], None] | None = None,
+        on_lookup: Callable[[bool, float], None] | None = None,
         changes: ChangeListener | None = None,
     ) -> None:
-        self._on_lookup = on_lookup  # told of every answer: a hit (True) or a miss
+        self._on_lookup = on_lookup  # told of every answer: a hit (True) or a miss, and the seconds it took
         self._cache = cache
         self._ttl = ttl_seconds
         self._local = local
@@ -144,9 +144,10 @@ class ProductCache:
 
     async def fetch(self, key: str, build: Build) -> Cached:
         """The cached body of `key`, or the one `build` serializes (once) from the database."""
+        started = time.perf_counter()
         cached = await self._fetch(key, build)
         if self._on_lookup is not None:
-            self._on_lookup(cached.hit)
+            self._on_lookup(cached.hit, time.perf_counter() - started)
         return cached
 
     async def _fetch(self, key: str, build: Build) -> Cached:
