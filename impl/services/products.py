@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -107,12 +107,30 @@ def answer(
     return ok(cached.body, cached.etag, cached.x_cache)
 
 
+class ProductIndex(Protocol):
+    """Told of every committed product write, before the product cache moves on (impl/services/semantic.py)."""
+
+    async def product_written(self, record: ProductRecord) -> None: ...
+
+    async def product_deleted(self, product_id: UUID) -> None: ...
+
+
+class ViewRecorder(Protocol):
+    """Told of every signed-in read that found its product (impl/services/views.py)."""
+
+    async def viewed(self, principal: Principal, product_id: UUID) -> None: ...
+
+
 class ProductService:
     """Implements `generated.interfaces.products.ProductsApi`."""
 
-    def __init__(self, db: Db, cache: ProductCache) -> None:
+    def __init__(
+        self, db: Db, cache: ProductCache, *, index: ProductIndex | None = None, views: ViewRecorder | None = None
+    ) -> None:
         self._db = db
         self._cache = cache
+        self._index = index
+        self._views = views
 
     async def list_products(
         self, *, query: ListProductsQuery, if_none_match: str | None
@@ -153,9 +171,11 @@ class ProductService:
         )
 
     async def get_product(
-        self, *, product_id: UUID, if_none_match: str | None
+        self, *, principal: Principal | None, product_id: UUID, if_none_match: str | None
     ) -> GetProduct200Response | GetProduct304Response:
         cached = await self._cache.fetch(detail_key(product_id), lambda: self._detail(product_id))
+        if principal is not None and self._views is not None:
+            await self._views.viewed(principal, product_id)
         return answer(
             cached,
             if_none_match,
@@ -208,6 +228,8 @@ class ProductService:
                 record = await product_rows.insert(db, values=values)
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None  # the SKU is the products' only unique value
+        if self._index is not None:
+            await self._index.product_written(record)
         await self._cache.product_changed(record.id)
         return CreateProduct201Response(body=to_product(record), location=f"/api/v1/products/{record.id}")
 
@@ -228,6 +250,8 @@ class ProductService:
             raise Conflict(SKU_TAKEN) from None
         if record is None:
             raise NotFound(PRODUCT_NOT_FOUND)
+        if self._index is not None:
+            await self._index.product_written(record)
         await self._cache.product_changed(product_id)
         return UpdateProduct200Response(body=to_product(record))
 
@@ -235,5 +259,7 @@ class ProductService:
         async with self._db.write() as db:
             if not await product_rows.soft_delete(db, product_id=product_id, at=datetime.now(UTC)):
                 raise NotFound(PRODUCT_NOT_FOUND)
+        if self._index is not None:
+            await self._index.product_deleted(product_id)
         await self._cache.product_changed(product_id)
         return DeleteProduct204Response()

@@ -1,0 +1,266 @@
+"""The catalog's vectors in memory, coherent with the database, for smart search and similar products.
+
+One `VectorIndex` per process holds a unit vector per live product. It is
+loaded on first use (or by `warm()` at start-up, in the background), from the
+vectors stored with the products; a product whose vector is missing or was made
+from an older text or another model is embedded then and its vector stored.
+
+Writes: after a product's create or update has committed, `product_written`
+embeds its text (tens of microseconds: a static model), stores the vector with
+the row, and puts it in this process's index, all before the write answers and
+before the product cache moves on. So **in the writing process a product is
+found by smart search from the moment its write has answered**. Storing the
+vector is conditional on the row's `updated_at`, so a slower, older update never
+overwrites a newer text's vector. If that store fails (the database went away
+between the commit and it), the row keeps an older or no vector; this process
+still searches the new one, and any process that loads or refreshes the row
+embeds it again.
+
+Other processes (with Redis): every write is published on a channel of its
+own; each process re-reads the products named there from the database (embedding
+them if their vector is not current). When the subscription is lost, the index
+is reloaded whole once it is back. Until a message arrives (milliseconds), another
+process answers from its previous vector, and an answer it builds in that window
+may stay in the shared product cache for up to CACHE_TTL_SECONDS. Without Redis
+the API is one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+import numpy as np
+
+from ..cache import Cache
+from ..db import embeddings as embedding_rows
+from ..db.database import Db
+from ..db.embeddings import EmbeddingRow
+from ..db.products import ProductRecord
+from ..embeddings import DIMENSIONS, MODEL_NAME, Embedder, VectorIndex, from_bytes, load_embedder, product_text
+from ..embeddings import to_bytes as vector_bytes
+from ..embeddings.model import Vectors
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "products:embedded"
+LOAD_PAGE = 5_000
+
+
+class SemanticIndex:
+    def __init__(self, db: Db, cache: Cache) -> None:
+        self._db = db
+        self._cache = cache
+        self._index: VectorIndex[UUID] = VectorIndex(DIMENSIONS)
+        self._embedder: Embedder | None = None
+        self._loaded = False
+        self._loading: asyncio.Future[None] | None = None
+        self._dirty: set[UUID] = set()  # written while a load was reading
+        self._incoming: set[UUID] = set()  # named by other processes, not yet re-read
+        self._wake = asyncio.Event()
+        self._origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # our own messages are skipped
+
+    # --- the model and the index -------------------------------------------------------------------------------
+
+    async def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = await asyncio.to_thread(load_embedder)  # about a second, once per process
+        return self._embedder
+
+    async def index(self) -> VectorIndex[UUID]:
+        """The loaded index (loading it first if need be; concurrent callers share one load)."""
+        if not self._loaded:
+            if self._loading is None:
+                self._loading = asyncio.ensure_future(self._load())
+            loading = self._loading
+            try:
+                await asyncio.shield(loading)
+            finally:
+                if loading.done() and self._loading is loading:
+                    self._loading = None  # a failed load is tried again by the next request
+        return self._index
+
+    async def warm(self) -> None:
+        """Load the model and the index ahead of the first request (errors are logged, not raised)."""
+        try:
+            await self.index()
+        except Exception as exc:
+            logger.warning("smart search index not loaded at start-up (the first request tries again): %s", exc)
+
+    async def embed_query(self, text: str) -> Vectors:
+        return (await self.embedder()).embed_one(text)
+
+    async def _load(self) -> None:
+        embedder = await self.embedder()
+        keys: list[UUID] = []
+        vectors: list[Vectors] = []
+        stale: list[EmbeddingRow] = []
+        after: UUID | None = None
+        self._dirty.clear()
+        while True:
+            rows = await embedding_rows.live_rows(self._db.database, after=after, limit=LOAD_PAGE)
+            for row in rows:
+                stored = row.current_for(MODEL_NAME)
+                vector = None if stored is None else from_bytes(stored)
+                if vector is None:
+                    stale.append(row)
+                else:
+                    keys.append(row.id)
+                    vectors.append(vector)
+            if len(rows) < LOAD_PAGE:
+                break
+            after = rows[-1].id
+        if stale:
+            logger.info("embedding %d products whose vectors are missing or out of date", len(stale))
+            for start in range(0, len(stale), LOAD_PAGE):
+                batch = stale[start : start + LOAD_PAGE]
+                texts = [product_text(row.name, row.category, row.description) for row in batch]
+                embedded = await asyncio.to_thread(embedder.embed, texts)
+                await self._store(
+                    [(row.id, vector, row.updated_at) for row, vector in zip(batch, embedded, strict=True)]
+                )
+                keys.extend(row.id for row in batch)
+                vectors.extend(embedded)
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self._index.replace_all(keys, matrix)
+        self._loaded = True
+        dirty, self._dirty = self._dirty, set()
+        await self._refresh(dirty)
+
+    async def _store(self, vectors: list[tuple[UUID, Vectors, datetime]]) -> bool:
+        """Store each vector made from the text of its `updated_at`, in one transaction.
+
+        False when a product's text changed meanwhile (its vector is not stored). A failure
+        is logged and counts as stored: the vector is searched in memory all the same, and
+        a later load or refresh embeds the product again."""
+        try:
+            current = True
+            async with self._db.write() as db:
+                for product_id, vector, text_updated_at in vectors:
+                    current &= await embedding_rows.store(
+                        db,
+                        product_id=product_id,
+                        vector=vector_bytes(vector),
+                        model=MODEL_NAME,
+                        text_updated_at=text_updated_at,
+                    )
+            return current
+        except Exception as exc:
+            logger.warning("could not store %d product vectors: %s", len(vectors), exc)
+            return True
+
+    async def _refresh(self, product_ids: Iterable[UUID]) -> None:
+        """Make the index hold what the database holds now for these products."""
+        for product_id in product_ids:
+            row = await embedding_rows.live_row(self._db.database, product_id=product_id)
+            if row is None:
+                self._index.remove(product_id)
+                continue
+            stored = row.current_for(MODEL_NAME)
+            vector = None if stored is None else from_bytes(stored)
+            if vector is None:
+                vector = (await self.embedder()).embed_one(product_text(row.name, row.category, row.description))
+                await self._store([(row.id, vector, row.updated_at)])
+            self._index.put(row.id, vector)
+
+    # --- writes ---------------------------------------------------------------------------------------------------
+
+    async def product_written(self, record: ProductRecord) -> None:
+        """After a committed create or update (before the product cache moves on); never raises."""
+        try:
+            await self._written(record)
+        except Exception as exc:  # the write stands; the next request reloads the index from the database
+            logger.warning("smart search index not updated for product %s, reloading: %s", record.id, exc)
+            self._loaded = False
+
+    async def _written(self, record: ProductRecord) -> None:
+        vector = (await self.embedder()).embed_one(product_text(record.name, record.category, record.description))
+        current = await self._store([(record.id, vector, record.updated_at)])
+        if not current:  # a newer update committed meanwhile: take what the database holds
+            await self._refresh([record.id])
+        elif self._loaded:
+            self._index.put(record.id, vector)
+        if self._loading is not None:
+            self._dirty.add(record.id)
+        await self._tell_others(record.id)
+
+    async def product_deleted(self, product_id: UUID) -> None:
+        self._index.remove(product_id)
+        if self._loading is not None:
+            self._dirty.add(product_id)
+        await self._tell_others(product_id)
+
+    async def _tell_others(self, product_id: UUID) -> None:
+        if self._cache.shared:
+            await self._cache.publish(CHANNEL, f"{self._origin} {product_id}".encode())
+
+    # --- other processes ------------------------------------------------------------------------------------------
+
+    async def follow(self) -> None:
+        """Until cancelled: apply other processes' writes; reload whole after a lost subscription."""
+        if not self._cache.shared:
+            return
+        lost = False
+
+        def on_message(message: bytes) -> None:
+            origin, _, product_id = message.decode("ascii", "replace").partition(" ")
+            if origin == self._origin:
+                return
+            try:
+                self._incoming.add(UUID(product_id))
+            except ValueError:
+                return
+            self._wake.set()
+
+        def on_state(subscribed: bool) -> None:
+            nonlocal lost
+            if not subscribed:
+                lost = True
+            elif lost:  # messages may have been missed: start again from the database
+                lost = False
+                self._loaded = False
+                self._wake.set()
+
+        applier = asyncio.create_task(self._apply_incoming())
+        try:
+            await self._cache.listen(CHANNEL, on_message, on_state)
+        finally:
+            applier.cancel()
+            await asyncio.wait({applier}, timeout=1)
+
+    async def _apply_incoming(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            incoming, self._incoming = self._incoming, set()
+            try:
+                if not self._loaded:
+                    await self.index()
+                elif incoming:
+                    await self._refresh(incoming)
+            except Exception as exc:
+                logger.warning("smart search index not refreshed from other processes' writes: %s", exc)
+                self._loaded = False  # reloaded whole by the next request
+
+    # --- queries --------------------------------------------------------------------------------------------------
+
+    async def nearest(self, query: Vectors, k: int, *, exclude: Iterable[UUID] = ()) -> list[tuple[UUID, float]]:
+        index = await self.index()
+        return index.nearest(query, k, exclude=set(exclude))
+
+    async def vector_of(self, product_id: UUID) -> Vectors | None:
+        """The product's vector as this process holds it; None when it is not in the index."""
+        return (await self.index()).vector(product_id)
+
+    async def vector_for(self, product_id: UUID) -> Vectors | None:
+        """The vector of a product the database holds live, re-read when this process has none yet."""
+        vector = await self.vector_of(product_id)
+        if vector is None:
+            await self._refresh([product_id])
+            vector = self._index.vector(product_id)
+        return vector
