@@ -246,6 +246,7 @@ async def api(args: argparse.Namespace) -> None:
             admin_email="admin@example.com",
             admin_username="admin",
             admin_password=password,
+            log_level="WARNING",
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):

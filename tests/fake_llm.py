@@ -10,10 +10,16 @@ the way OpenAI does. What it answers is chosen by the request's `model`:
 - `fake-slow`: waits `slow_seconds` before answering 200.
 
 Every request it received is kept in `requests` (path, headers, parsed body).
+
+`python -m tests.fake_llm --port N` serves it until killed: scripts/contract starts one
+so that the contract run's server has a model (`LLM_BASE_URL`, `LLM_MODEL`) and
+`generateProductDescription` answers 200, not only 503 (schemathesis counts any 5xx
+as a server error).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import time
@@ -42,8 +48,7 @@ def _completion(model: str, content: str) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def fake_llm_server() -> Iterator[FakeLlm]:
+def make_server(port: int = 0) -> tuple[ThreadingHTTPServer, FakeLlm]:
     state = FakeLlm(base_url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -85,9 +90,15 @@ def fake_llm_server() -> Iterator[FakeLlm]:
                 text = f"{name}: a dependable choice.\tBuilt to last.\x07"
                 self._send(200, json.dumps(_completion(model + "-2026", text)).encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    return server, state
+
+
+@contextmanager
+def fake_llm_server() -> Iterator[FakeLlm]:
+    server, state = make_server()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -95,3 +106,15 @@ def fake_llm_server() -> Iterator[FakeLlm]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="An OpenAI-compatible chat-completions server for tests.")
+    parser.add_argument("--port", type=int, required=True)
+    server, state = make_server(parser.parse_args().port)
+    print(state.base_url, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

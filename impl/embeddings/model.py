@@ -1,4 +1,4 @@
-"""The embedding model: WordLlama `l2_supercat`, 256 dimensions, from the files its wheel ships.
+"""The embedding model: WordLlama `l2_supercat` truncated to 128 dimensions, from the files its wheel ships.
 
 WordLlama is a static model (a token embedding table pooled over the text), so
 embedding a product is a tokenization and an average: tens of microseconds, on
@@ -6,6 +6,11 @@ the event loop's thread if need be. `WordLlama.load()` would look for its
 tokenizer in a folder the wheel does not have and fall back to downloading it;
 here both files are read from the installed package directly, so nothing is
 ever fetched.
+
+The wheel's table has 256 dimensions, trained Matryoshka-style so that a prefix
+is a model of its own (WordLlama's `trunc_dim`). The first 128 found as much on
+the labelled set (recall@5 0.94 against 0.93) at half the memory and half the
+search time (README, "Smart search and recommendations").
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-MODEL_NAME = "wordllama-l2_supercat-256"
-DIMENSIONS = 256
+MODEL_NAME = "wordllama-l2_supercat-128"
+DIMENSIONS = 128
 _CONFIG = "l2_supercat"
+_SHIPPED_DIMENSIONS = 256
 BATCH_SIZE = 256
 
 Vectors = npt.NDArray[np.float32]
@@ -70,9 +76,9 @@ def _load_inference() -> Any:
 
     root = Path(wordllama.__file__).parent
     tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{_CONFIG}_tokenizer_config.json"))
-    with safe_open(str(root / "weights" / f"{_CONFIG}_{DIMENSIONS}.safetensors"), framework="np") as weights:
+    with safe_open(str(root / "weights" / f"{_CONFIG}_{_SHIPPED_DIMENSIONS}.safetensors"), framework="np") as weights:
         table = weights.get_tensor("embedding.weight")
-    return WordLlamaInference(table, tokenizer)
+    return WordLlamaInference(np.ascontiguousarray(table[:, :DIMENSIONS]), tokenizer)
 
 
 def product_text(name: str, category: str | None, description: str | None) -> str:
