@@ -377,3 +377,26 @@ async def test_scripts_embed_re_embeds_the_catalog_with_a_progress_bar(settings:
     assert "embedded 0 products" in (await asyncio.to_thread(reembed, environment, "--stale")).stdout
     async with serving(settings) as admin:
         assert skus(await smart(admin, "hot coffee on a hike", limit=1)) == ["FLASK"]
+
+
+async def test_another_process_finds_a_product_written_by_its_peer(settings: Settings) -> None:
+    """Two apps sharing one database and one Redis: a write in one is searched by the other."""
+    if not settings.redis_url:
+        pytest.skip("needs Redis (TEST_REDIS_URL): without it the API is one process by design")
+    async with serving(settings, smart_search_preload=True) as writer, serving(settings) as reader:
+        assert (await smart(reader, "cold hands in winter"))["items"] == []  # its index is loaded now
+        product = await create(writer, "GLOVES", "Winter Gloves", category="Clothing")
+        found: list[str] = []
+        for _ in range(50):  # the peer hears of the write over Redis within milliseconds
+            found = skus(await smart(reader, "cold hands in winter", limit=1))
+            if found:
+                break
+            await asyncio.sleep(0.05)
+        assert found == ["GLOVES"]
+        assert (await writer.delete(f"{PRODUCTS}/{product['id']}")).status_code == 204
+        for _ in range(50):
+            found = skus(await smart(reader, "cold hands in winter", limit=1))
+            if not found:
+                break
+            await asyncio.sleep(0.05)
+        assert found == []

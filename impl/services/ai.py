@@ -1,7 +1,9 @@
 """Smart search, similar products, recommendations and description drafts (the `ai` operations).
 
 Smart search and similar products are product reads: cached as the bytes sent,
-under the products generation, so every product write invalidates them.
+under the products generation, so every product write invalidates them, and
+under this process's index version (impl/services/semantic.py), so an answer
+built before the process applied another process's write is not served after.
 Recommendations are cached per user (for `RECOMMENDATIONS_TTL_SECONDS`) under
 the user's views version (impl/services/views.py) and the products generation.
 """
@@ -91,7 +93,8 @@ class AiService:
         async def build() -> bytes:
             return await self._matches(await self._semantic.embed_query(query.q), query.limit)
 
-        cached = await self._cache.fetch(_key("smart", q=query.q, limit=query.limit), build)
+        key = _key("smart", q=query.q, limit=query.limit, index=await self._semantic.version())
+        cached = await self._cache.fetch(key, build)
         return answer(
             cached,
             if_none_match,
@@ -110,7 +113,8 @@ class AiService:
                 raise NotFound(PRODUCT_NOT_FOUND)
             return await self._matches(vector, query.limit, exclude=(product_id,))
 
-        cached = await self._cache.fetch(_key("similar", id=product_id, limit=query.limit), build)
+        key = _key("similar", id=product_id, limit=query.limit, index=await self._semantic.version())
+        cached = await self._cache.fetch(key, build)
         return answer(
             cached,
             if_none_match,
@@ -137,7 +141,9 @@ class AiService:
         user_id = UUID(principal.subject)
         version = await self._views.version(user_id)
         cached = await self._recommendations.fetch(
-            _key("recommendations", user=user_id, views=version, limit=query.limit),
+            _key(
+                "recommendations", user=user_id, views=version, limit=query.limit, index=await self._semantic.version()
+            ),
             lambda: self._recommend(user_id, query.limit),
         )
         return GetRecommendations200Response(

@@ -20,9 +20,10 @@ Other processes (with Redis): every write is published on a channel of its
 own; each process re-reads the products named there from the database (embedding
 them if their vector is not current). When the subscription is lost, the index
 is reloaded whole once it is back. Until a message arrives (milliseconds), another
-process answers from its previous vector, and an answer it builds in that window
-may stay in the shared product cache for up to CACHE_TTL_SECONDS. Without Redis
-the API is one process.
+process answers from its previous vector. Answers built from the index are cached
+under its `version` (this process and its count of changes) besides the products
+generation, so such an answer is never served again once the process has applied
+the write. Without Redis the API is one process.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ class SemanticIndex:
         self._incoming: set[UUID] = set()  # named by other processes, not yet re-read
         self._wake = asyncio.Event()
         self._origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # our own messages are skipped
+        self._changes = 0
+
+    async def version(self) -> str:
+        """Names this process's index as it is now (loaded first): answers built from it are cached under it."""
+        await self.index()
+        return f"{self._origin}.{self._changes}"
 
     # --- the model and the index -------------------------------------------------------------------------------
 
@@ -128,6 +135,7 @@ class SemanticIndex:
                 vectors.extend(embedded)
         matrix = np.vstack(vectors) if vectors else np.zeros((0, DIMENSIONS), dtype=np.float32)
         self._index.replace_all(keys, matrix)
+        self._changes += 1
         self._loaded = True
         dirty, self._dirty = self._dirty, set()
         await self._refresh(dirty)
@@ -158,6 +166,7 @@ class SemanticIndex:
         """Make the index hold what the database holds now for these products."""
         for product_id in product_ids:
             row = await embedding_rows.live_row(self._db.database, product_id=product_id)
+            self._changes += 1
             if row is None:
                 self._index.remove(product_id)
                 continue
@@ -185,12 +194,14 @@ class SemanticIndex:
             await self._refresh([record.id])
         elif self._loaded:
             self._index.put(record.id, vector)
+            self._changes += 1
         if self._loading is not None:
             self._dirty.add(record.id)
         await self._tell_others(record.id)
 
     async def product_deleted(self, product_id: UUID) -> None:
         self._index.remove(product_id)
+        self._changes += 1
         if self._loading is not None:
             self._dirty.add(product_id)
         await self._tell_others(product_id)
