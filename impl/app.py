@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 for task in background:
                     task.cancel()
+                semantic.close()
                 # Bounded: a Redis call cut short inside redis-py can ignore the cancellation,
                 # and shutdown must not wait on it forever (closing the cache ends it anyway).
                 await asyncio.wait(background, timeout=LISTENER_STOP_SECONDS)

@@ -99,6 +99,11 @@ class SemanticIndex:
         except Exception as exc:
             logger.warning("smart search index not loaded at start-up (the first request tries again): %s", exc)
 
+    def close(self) -> None:
+        """At shutdown: a load still running stops (it would outlive the database connection)."""
+        if self._loading is not None:
+            self._loading.cancel()
+
     async def embed_query(self, text: str) -> Vectors:
         return (await self.embedder()).embed_one(text)
 
