@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from .db import embeddings as embedding_rows
 from .db.database import Db
-from .embeddings import MODEL_NAME, load_embedder, product_text, to_bytes
+from .embeddings import MODEL_NAME, load_embedder, product_text
+from .services.semantic import columns_of, stored_vector
 from .settings import load_settings
 
 PAGE = 2_000
@@ -42,19 +43,16 @@ async def reembed(*, stale_only: bool) -> tuple[int, float]:
                 if not rows:
                     break
                 after = rows[-1].id
-                todo = [row for row in rows if not stale_only or row.current_for(MODEL_NAME) is None]
+                todo = [row for row in rows if not stale_only or stored_vector(row) is None]
                 vectors = await asyncio.to_thread(
                     embedder.embed, [product_text(r.name, r.category, r.description) for r in todo]
                 )
                 async with db.write() as session:
                     for row, vector in zip(todo, vectors, strict=True):
                         # A product updated meanwhile keeps the vector its own write stores.
+                        text = product_text(row.name, row.category, row.description)
                         await embedding_rows.store(
-                            session,
-                            product_id=row.id,
-                            vector=to_bytes(vector),
-                            model=MODEL_NAME,
-                            text_updated_at=row.updated_at,
+                            session, product_id=row.id, columns=columns_of(vector, text), text_updated_at=row.updated_at
                         )
                 done += len(todo)
                 bar.update(len(rows))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from databases import Database
@@ -28,11 +29,11 @@ class EmbeddingRow:
     updated_at: datetime
     embedding: bytes | None
     embedding_model: str | None
-    embedded_at: datetime | None
+    embedding_text_sha256: str | None
 
-    def current_for(self, model: str) -> bytes | None:
-        """The stored vector when `model` made it from the text as it is now, else None."""
-        if self.embedding is None or self.embedding_model != model or self.embedded_at != self.updated_at:
+    def current_for(self, model: str, text_sha256: str) -> bytes | None:
+        """The stored vector when `model` made it from the text whose hash is given, else None."""
+        if self.embedding is None or self.embedding_model != model or self.embedding_text_sha256 != text_sha256:
             return None
         return bytes(self.embedding)
 
@@ -55,12 +56,12 @@ async def live_row(db: Database, *, product_id: UUID) -> EmbeddingRow | None:
     return None if row is None else record_of(EmbeddingRow, row)
 
 
-async def store(db: Database, *, product_id: UUID, vector: bytes, model: str, text_updated_at: datetime) -> bool:
-    """Keep `vector` for the product if its text is still the one of `text_updated_at`; False otherwise."""
+async def store(db: Database, *, product_id: UUID, columns: Mapping[str, Any], text_updated_at: datetime) -> bool:
+    """Keep the vector `columns` for the product if its text is still the one of `text_updated_at`."""
     query = (
         update(products)
         .where(products.c.id == product_id, products.c.updated_at == text_updated_at, LIVE)
-        .values(embedding=vector, embedding_model=model, embedded_at=text_updated_at)
+        .values(**columns)
         .returning(products.c.id)
     )
     return await db.fetch_one(query) is not None

@@ -94,10 +94,10 @@ products = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("deleted_at", UtcDateTime, nullable=True),
     # Smart search (impl/embeddings): the product's vector as little-endian float32, the model that
-    # made it, and the `updated_at` of the text it was made from (a vector is current when it matches).
+    # made it, and the SHA-256 of the text it was made from (current while both still match).
     Column("embedding", LargeBinary, nullable=True),
     Column("embedding_model", String(64), nullable=True),
-    Column("embedded_at", UtcDateTime, nullable=True),
+    Column("embedding_text_sha256", String(64), nullable=True),
 )
 Index("uq_products_sku_live", products.c.sku, unique=True, **_live("products"))
 Index("ix_products_live_created_at", products.c.created_at, products.c.id, **_live("products"))

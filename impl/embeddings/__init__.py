@@ -8,7 +8,7 @@ matrix and answers top-k by exact cosine similarity. Third-party libraries only.
 from __future__ import annotations
 
 from .index import VectorIndex
-from .model import DIMENSIONS, MODEL_NAME, Embedder, from_bytes, load_embedder, product_text, to_bytes
+from .model import DIMENSIONS, MODEL_NAME, Embedder, from_bytes, load_embedder, product_text, text_sha256, to_bytes
 
 __all__ = [
     "DIMENSIONS",
@@ -18,5 +18,6 @@ __all__ = [
     "from_bytes",
     "load_embedder",
     "product_text",
+    "text_sha256",
     "to_bytes",
 ]

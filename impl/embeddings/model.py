@@ -15,6 +15,7 @@ search time (README, "Smart search and recommendations").
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,6 +90,11 @@ def product_text(name: str, category: str | None, description: str | None) -> st
     if description:
         parts.append(description)
     return ". ".join(parts)
+
+
+def text_sha256(text: str) -> str:
+    """What a stored vector records of the text it was made from."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def to_bytes(vector: Vectors) -> bytes:

@@ -107,8 +107,17 @@ def answer(
     return ok(cached.body, cached.etag, cached.x_cache)
 
 
+# The fields a product's embedding is made from (impl/services/semantic.py).
+EMBEDDED_FIELDS = frozenset({"name", "category", "description"})
+
+
 class ProductIndex(Protocol):
-    """Told of every committed product write, before the product cache moves on (impl/services/semantic.py)."""
+    """Smart search's vectors (impl/services/semantic.py): written with the product, in its transaction, and
+    told of every committed write before the product cache moves on."""
+
+    async def prepare(self) -> None: ...
+
+    async def vector_columns(self, *, name: str, category: str | None, description: str | None) -> dict[str, Any]: ...
 
     async def product_written(self, record: ProductRecord) -> None: ...
 
@@ -223,6 +232,10 @@ class ProductService:
             "created_at": now,
             "updated_at": now,
         }
+        if self._index is not None:
+            values |= await self._index.vector_columns(
+                name=body.name, category=body.category, description=body.description
+            )
         try:
             async with self._db.write() as db:
                 record = await product_rows.insert(db, values=values)
@@ -243,9 +256,18 @@ class ProductService:
                 changes["price_cents"] = to_cents(value)
             else:
                 changes[field] = value
+        index = self._index if EMBEDDED_FIELDS & body.model_fields_set else None
+        if index is not None:
+            await index.prepare()  # the model loaded before the transaction, never inside it
         try:
             async with self._db.write() as db:
                 record = await product_rows.update_live(db, product_id=product_id, values=changes)
+                if record is not None and index is not None:  # the new text's vector, in the same transaction
+                    vector = await index.vector_columns(
+                        name=record.name, category=record.category, description=record.description
+                    )
+                    if vector:
+                        await product_rows.update_live(db, product_id=product_id, values=vector)
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None
         if record is None:

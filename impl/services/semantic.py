@@ -2,19 +2,19 @@
 
 One `VectorIndex` per process holds a unit vector per live product. It is
 loaded on first use (or by `warm()` at start-up, in the background), from the
-vectors stored with the products; a product whose vector is missing or was made
-from an older text or another model is embedded then and its vector stored.
+vectors stored with the products; a product whose vector is missing, or was made
+by another model or from another text (its hash differs), is embedded then and
+its vector stored.
 
-Writes: after a product's create or update has committed, `product_written`
-embeds its text (tens of microseconds: a static model), stores the vector with
-the row, and puts it in this process's index, all before the write answers and
-before the product cache moves on. So **in the writing process a product is
-found by smart search from the moment its write has answered**. Storing the
-vector is conditional on the row's `updated_at`, so a slower, older update never
-overwrites a newer text's vector. If that store fails (the database went away
-between the commit and it), the row keeps an older or no vector; this process
-still searches the new one, and any process that loads or refreshes the row
-embeds it again.
+Writes: `ProductService` asks `vector_columns` for the vector of a product's
+text (tens of microseconds: a static model) and writes it in the same
+transaction as the product (a create's INSERT carries it; an update that changes
+the text adds one UPDATE), so a product row and its vector never disagree. After
+the commit, before the write answers and before the product cache moves on,
+`product_written` puts the vector in this process's index. So **in the writing
+process a product is found by smart search from the moment its write has
+answered** (and never after its delete). If embedding fails, the write stands
+without a vector, and the next load embeds it.
 
 Other processes (with Redis): every write is published on a channel of its
 own; each process re-reads the products named there from the database (embedding
@@ -33,7 +33,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -43,7 +43,16 @@ from ..db import embeddings as embedding_rows
 from ..db.database import Db
 from ..db.embeddings import EmbeddingRow
 from ..db.products import ProductRecord
-from ..embeddings import DIMENSIONS, MODEL_NAME, Embedder, VectorIndex, from_bytes, load_embedder, product_text
+from ..embeddings import (
+    DIMENSIONS,
+    MODEL_NAME,
+    Embedder,
+    VectorIndex,
+    from_bytes,
+    load_embedder,
+    product_text,
+    text_sha256,
+)
 from ..embeddings import to_bytes as vector_bytes
 from ..embeddings.model import Vectors
 
@@ -117,8 +126,7 @@ class SemanticIndex:
         while True:
             rows = await embedding_rows.live_rows(self._db.database, after=after, limit=LOAD_PAGE)
             for row in rows:
-                stored = row.current_for(MODEL_NAME)
-                vector = None if stored is None else from_bytes(stored)
+                vector = stored_vector(row)
                 if vector is None:
                     stale.append(row)
                 else:
@@ -133,9 +141,7 @@ class SemanticIndex:
                 batch = stale[start : start + LOAD_PAGE]
                 texts = [product_text(row.name, row.category, row.description) for row in batch]
                 embedded = await asyncio.to_thread(embedder.embed, texts)
-                await self._store(
-                    [(row.id, vector, row.updated_at) for row, vector in zip(batch, embedded, strict=True)]
-                )
+                await self._store(list(zip(batch, embedded, strict=True)))
                 keys.extend(row.id for row in batch)
                 vectors.extend(embedded)
         matrix = np.vstack(vectors) if vectors else np.zeros((0, DIMENSIONS), dtype=np.float32)
@@ -145,27 +151,20 @@ class SemanticIndex:
         dirty, self._dirty = self._dirty, set()
         await self._refresh(dirty)
 
-    async def _store(self, vectors: list[tuple[UUID, Vectors, datetime]]) -> bool:
-        """Store each vector made from the text of its `updated_at`, in one transaction.
+    async def _store(self, vectors: list[tuple[EmbeddingRow, Vectors]]) -> None:
+        """Store vectors made from the rows as read, in one transaction; a row changed since keeps its own.
 
-        False when a product's text changed meanwhile (its vector is not stored). A failure
-        is logged and counts as stored: the vector is searched in memory all the same, and
-        a later load or refresh embeds the product again."""
+        A failure is logged: the vectors are searched in memory all the same, and a later
+        load or refresh embeds those products again."""
         try:
-            current = True
             async with self._db.write() as db:
-                for product_id, vector, text_updated_at in vectors:
-                    current &= await embedding_rows.store(
-                        db,
-                        product_id=product_id,
-                        vector=vector_bytes(vector),
-                        model=MODEL_NAME,
-                        text_updated_at=text_updated_at,
+                for row, vector in vectors:
+                    text = product_text(row.name, row.category, row.description)
+                    await embedding_rows.store(
+                        db, product_id=row.id, columns=columns_of(vector, text), text_updated_at=row.updated_at
                     )
-            return current
         except Exception as exc:
             logger.warning("could not store %d product vectors: %s", len(vectors), exc)
-            return True
 
     async def _refresh(self, product_ids: Iterable[UUID]) -> None:
         """Make the index hold what the database holds now for these products."""
@@ -175,34 +174,44 @@ class SemanticIndex:
             if row is None:
                 self._index.remove(product_id)
                 continue
-            stored = row.current_for(MODEL_NAME)
-            vector = None if stored is None else from_bytes(stored)
+            vector = stored_vector(row)
             if vector is None:
                 vector = (await self.embedder()).embed_one(product_text(row.name, row.category, row.description))
-                await self._store([(row.id, vector, row.updated_at)])
+                await self._store([(row, vector)])
             self._index.put(row.id, vector)
 
     # --- writes ---------------------------------------------------------------------------------------------------
 
+    async def prepare(self) -> None:
+        """Load the model now (about a second, once per process), so a write transaction never waits for it."""
+        try:
+            await self.embedder()
+        except Exception as exc:  # vector_columns answers empty then: the write stands without a vector
+            logger.warning("the embedding model did not load: %s", exc)
+
+    async def vector_columns(self, *, name: str, category: str | None, description: str | None) -> dict[str, Any]:
+        """The columns that store the vector of this text with the product; empty if it cannot be made."""
+        text = product_text(name, category, description)
+        try:
+            vector = (await self.embedder()).embed_one(text)
+        except Exception as exc:  # the product is written without; the next load embeds it
+            logger.warning("a product's text was not embedded: %s", exc)
+            return {}
+        return columns_of(vector, text)
+
     async def product_written(self, record: ProductRecord) -> None:
         """After a committed create or update (before the product cache moves on); never raises."""
         try:
-            await self._written(record)
+            if self._loaded:
+                text = product_text(record.name, record.category, record.description)
+                self._index.put(record.id, (await self.embedder()).embed_one(text))
+                self._changes += 1
+            if self._loading is not None:
+                self._dirty.add(record.id)
+            await self._tell_others(record.id)
         except Exception as exc:  # the write stands; the next request reloads the index from the database
             logger.warning("smart search index not updated for product %s, reloading: %s", record.id, exc)
             self._loaded = False
-
-    async def _written(self, record: ProductRecord) -> None:
-        vector = (await self.embedder()).embed_one(product_text(record.name, record.category, record.description))
-        current = await self._store([(record.id, vector, record.updated_at)])
-        if not current:  # a newer update committed meanwhile: take what the database holds
-            await self._refresh([record.id])
-        elif self._loaded:
-            self._index.put(record.id, vector)
-            self._changes += 1
-        if self._loading is not None:
-            self._dirty.add(record.id)
-        await self._tell_others(record.id)
 
     async def product_deleted(self, product_id: UUID) -> None:
         self._index.remove(product_id)
@@ -280,3 +289,17 @@ class SemanticIndex:
             await self._refresh([product_id])
             vector = self._index.vector(product_id)
         return vector
+
+
+def columns_of(vector: Vectors, text: str) -> dict[str, Any]:
+    return {
+        "embedding": vector_bytes(vector),
+        "embedding_model": MODEL_NAME,
+        "embedding_text_sha256": text_sha256(text),
+    }
+
+
+def stored_vector(row: EmbeddingRow) -> Vectors | None:
+    """The row's stored vector when it is this model's, of the row's text as it is now."""
+    stored = row.current_for(MODEL_NAME, text_sha256(product_text(row.name, row.category, row.description)))
+    return None if stored is None else from_bytes(stored)

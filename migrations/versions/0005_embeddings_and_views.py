@@ -1,8 +1,8 @@
 """Smart search and recommendations: product embeddings and each user's recent views.
 
 `products.embedding` holds the product's vector (little-endian float32; NULL
-until computed), `embedding_model` the model that made it and `embedded_at`
-the `updated_at` of the text it was made from. A blob works on SQLite and
+until computed), `embedding_model` the model that made it and
+`embedding_text_sha256` the hash of the text it was made from. A blob works on SQLite and
 PostgreSQL alike; search runs in the API process (impl/embeddings), so no
 pgvector. Existing products get their vectors when the API first loads its
 index, or from `scripts/embed`.
@@ -28,7 +28,7 @@ def upgrade() -> None:
     with op.batch_alter_table("products") as batch:
         batch.add_column(sa.Column("embedding", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("embedding_model", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("embedded_at", UtcDateTime(), nullable=True))
+        batch.add_column(sa.Column("embedding_text_sha256", sa.String(64), nullable=True))
     op.create_table(
         "product_views",
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -45,6 +45,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("product_views")
     with op.batch_alter_table("products") as batch:
-        batch.drop_column("embedded_at")
+        batch.drop_column("embedding_text_sha256")
         batch.drop_column("embedding_model")
         batch.drop_column("embedding")
