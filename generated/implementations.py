@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .interfaces.ai import AiApi
 from .interfaces.auth import AuthApi
 from .interfaces.health import HealthApi
 from .interfaces.metrics import MetricsApi
@@ -22,3 +23,4 @@ class Implementations:
     users: UsersApi
     health: HealthApi
     metrics: MetricsApi
+    ai: AiApi

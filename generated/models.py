@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated, List, Literal, Optional, Union
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, RootModel
 
 
 class FieldError(BaseModel):
@@ -18,6 +18,31 @@ class FieldError(BaseModel):
     ]
     msg: str
     type: str
+
+
+class Score(RootModel[float]):
+    root: Annotated[float, Field(ge=-1.0, le=1.0)]
+
+
+class RecommendationSource(StrEnum):
+    history = 'history'
+    popular = 'popular'
+
+
+class DescriptionDraft(BaseModel):
+    product_id: UUID
+    description: Annotated[
+        str,
+        Field(
+            description='The draft, trimmed to what `ProductUpdate.description` accepts.',
+            max_length=2000,
+            min_length=1,
+            pattern='^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$',
+        ),
+    ]
+    model: Annotated[
+        str, Field(description='The model that wrote it, as the provider named it.')
+    ]
 
 
 class Role(StrEnum):
@@ -344,3 +369,13 @@ class Problem(BaseModel):
             description="The request's id, as in its `X-Request-ID` header (quote it when reporting a problem)."
         ),
     ] = None
+
+
+class ProductMatches(BaseModel):
+    items: Annotated[List[Product], Field(max_length=50)]
+    scores: Annotated[List[Score], Field(max_length=50)]
+
+
+class Recommendations(BaseModel):
+    items: Annotated[List[Product], Field(max_length=50)]
+    source: RecommendationSource

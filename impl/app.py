@@ -24,18 +24,22 @@ from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .limits.counters import counters_from_url
+from .llm import ChatClient
 from .observability import metrics, tracing_requested
 from .observability.logs import configure_logging
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.account_cache import AccountCache
+from .services.ai import AiService
 from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
 from .services.metrics import MetricsService
 from .services.product_cache import ProductCache, local_layer
 from .services.products import ProductService
+from .services.semantic import SemanticIndex
 from .services.throttle import LoginThrottle
 from .services.users import UserService
+from .services.views import ViewHistory
 from .settings import Settings, load_settings
 from .version import VERSION, source_revision
 
@@ -109,6 +113,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         window_seconds=settings.login_failure_window_seconds,
         trust_seconds=settings.refresh_token_days * 86_400,
     )
+    semantic = SemanticIndex(db, cache)
+    views = ViewHistory(db, cache, keep=settings.view_history_size)
+    # Per user, under the user's views version; no local layer (a view must show at once in this process).
+    recommendations_cache = ProductCache(cache, ttl_seconds=settings.recommendations_ttl_seconds)
+    llm = None
+    if settings.llm_base_url and settings.llm_model:
+        llm = ChatClient(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            timeout_seconds=settings.llm_timeout_seconds,
+        )
     implementations = Implementations(
         auth=AuthService(
             db,
@@ -118,10 +134,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             accounts=accounts,
             reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
         ),
-        products=ProductService(db, product_cache),
+        products=ProductService(db, product_cache, index=semantic, views=views),
         users=UserService(db, hasher, accounts),
         health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
         metrics=MetricsService(metrics.exposition, parameters=metrics.EXPOSITION_PARAMETERS, before=sample_pool),
+        ai=AiService(db, product_cache, semantic, views, recommendations_cache=recommendations_cache, llm=llm),
     )
     authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec, accounts)}
     # Refuses to build an app that leaves an operation of the spec unimplemented.
@@ -134,13 +151,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await check_schema(db, head_revision())
             await ensure_admin(db, hasher, settings)
             invalidations = asyncio.create_task(product_cache.follow_invalidations())
+            background = {invalidations, asyncio.create_task(semantic.follow())}
+            if settings.smart_search_preload:
+                background.add(asyncio.create_task(semantic.warm()))
             try:
                 yield
             finally:
-                invalidations.cancel()
+                for task in background:
+                    task.cancel()
+                semantic.close()
                 # Bounded: a Redis call cut short inside redis-py can ignore the cancellation,
                 # and shutdown must not wait on it forever (closing the cache ends it anyway).
-                await asyncio.wait({invalidations}, timeout=LISTENER_STOP_SECONDS)
+                await asyncio.wait(background, timeout=LISTENER_STOP_SECONDS)
         finally:  # also when start-up fails: nothing is left open
             await db.disconnect()
             await cache.close()

@@ -6,7 +6,10 @@ DomainError
 ├── Forbidden         object-level rules (who may do what)
 ├── InvalidInput      a value the schema allows but a rule refuses (a weak password)
 ├── Unauthenticated   bad credentials or tokens
-└── RateLimited       too many attempts (failed logins)
+├── RateLimited       too many attempts (failed logins)
+├── NotConfigured     a feature whose settings are absent (the language model)
+├── UpstreamFailed    a provider the API calls failed or answered something unusable
+└── UpstreamTimeout   a provider the API calls did not answer in time
 
 The HTTP layer (`impl/http/problems.py`) turns each into its problem+json answer.
 """
@@ -56,3 +59,15 @@ class RateLimited(DomainError):
         super().__init__(detail)
         self.limit = limit
         self.retry_after_seconds = retry_after_seconds
+
+
+class NotConfigured(DomainError):
+    pass
+
+
+class UpstreamFailed(DomainError):
+    pass
+
+
+class UpstreamTimeout(DomainError):
+    pass

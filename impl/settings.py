@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The one access line per request (at INFO); off for benchmarks, or where a proxy logs requests.
     access_log: bool = True
+    # Smart search and recommendations (impl/services/semantic.py, ai.py): load the embedding model and the
+    # index at start-up, in the background (else on the first request); recommendations cached per user this
+    # long; views kept per user.
+    smart_search_preload: bool = True
+    recommendations_ttl_seconds: int = Field(default=3600, ge=1)
+    view_history_size: int = Field(default=50, ge=1, le=1000)
+    # Description drafts: an OpenAI-compatible chat-completions endpoint (`{LLM_BASE_URL}/chat/completions`);
+    # unset: POST /products/{id}/generate-description answers 503. The longest wait for its answer (504 past it).
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None

@@ -69,6 +69,7 @@ from sqlalchemy.engine import URL, make_url
 from impl.db.folding import FoldingConnection
 from impl.db.migrate import upgrade
 from impl.db.tables import products as products_table
+from impl.embeddings import MODEL_NAME, load_embedder, product_text, text_sha256, to_bytes
 from impl.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +100,10 @@ LOGIN_LEAD_S = 1  # logins run this long before the reads start, and stop about 
 COLUMNS = (
     "id", "name", "description", "price_cents", "stock", "category", "sku", "created_at", "updated_at", "deleted_at",
 )  # fmt: skip
+# Smart search's vector of each product, computed by the loaders as the API computes it on a create, so the
+# server loads a current index at start-up (SMART_SEARCH_PRELOAD) instead of embedding the catalogue meanwhile.
+VECTOR_COLUMNS = ("embedding", "embedding_model", "embedding_text_sha256")
+VECTOR_BATCH = 2_000
 
 # ------------------------------------------------------------------------------------------------
 # The catalogue.
@@ -241,16 +246,38 @@ def with_progress(items: Iterable[Product], progress: Progress) -> Iterator[Prod
 
 def check_columns() -> None:
     actual = tuple(column.name for column in products_table.columns)
-    if actual != COLUMNS:
+    if actual != COLUMNS + VECTOR_COLUMNS:
         raise BenchFailure(f"impl/db/tables.py products columns are now {actual}: update COLUMNS and the loaders")
 
 
-def sqlite_row(product: Product) -> tuple[Any, ...]:
+Vector = tuple[bytes, str, str]  # the VECTOR_COLUMNS of one product
+
+
+def with_vectors(rows: Iterator[Product]) -> Iterator[tuple[Product, Vector]]:
+    """Each product with its smart search vector (embedded in batches, as impl/services/semantic.py does)."""
+    embedder = load_embedder()
+    batch: list[Product] = []
+    for product in _then_none(rows):
+        if product is not None:
+            batch.append(product)
+        if batch and (product is None or len(batch) == VECTOR_BATCH):
+            texts = [product_text(p.name, p.category, p.description) for p in batch]
+            for p, text, vector in zip(batch, texts, embedder.embed(texts), strict=True):
+                yield p, (to_bytes(vector), MODEL_NAME, text_sha256(text))
+            batch = []
+
+
+def _then_none(rows: Iterator[Product]) -> Iterator[Product | None]:
+    yield from rows
+    yield None
+
+
+def sqlite_row(product: Product, vector: Vector) -> tuple[Any, ...]:
     # SQLAlchemy's Uuid on SQLite: 32 hex digits; UtcDateTime: naive UTC, microseconds always written.
     stamp = product.created_at.replace(tzinfo=None).isoformat(" ", "microseconds")
     return (
         product.id.hex, product.name, product.description, product.price_cents, product.stock, product.category,
-        product.sku, stamp, stamp, None,
+        product.sku, stamp, stamp, None, *vector,
     )  # fmt: skip
 
 
@@ -266,10 +293,10 @@ def load_sqlite(path: Path, rows: Iterator[Product]) -> float:
         conn.execute("BEGIN")
         for name, _ in indexes:
             conn.execute(f"DROP INDEX {quote_ident(name)}")
-        placeholders = ", ".join("?" for _ in COLUMNS)
+        placeholders = ", ".join("?" for _ in COLUMNS + VECTOR_COLUMNS)
         conn.executemany(
-            f"INSERT INTO products ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - our constants
-            (sqlite_row(product) for product in rows),
+            f"INSERT INTO products ({', '.join(COLUMNS + VECTOR_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+            (sqlite_row(product, vector) for product, vector in with_vectors(rows)),
         )
         started = time.perf_counter()
         for _, sql in indexes:
@@ -293,8 +320,8 @@ async def load_postgres(dsn: str, rows: Iterator[Product]) -> float:
             await conn.execute(f"DROP INDEX {quote_ident(index['name'])}")
         await conn.copy_records_to_table(
             "products",
-            records=((*product, product.created_at, None) for product in rows),
-            columns=list(COLUMNS),
+            records=((*product, product.created_at, None, *vector) for product, vector in with_vectors(rows)),
+            columns=list(COLUMNS + VECTOR_COLUMNS),
         )
         started = time.perf_counter()
         for index in indexes:

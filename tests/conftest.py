@@ -51,6 +51,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "admin_email": ADMIN["email"],
         "admin_username": ADMIN["username"],
         "admin_password": ADMIN["password"],
+        "smart_search_preload": False,  # the embedding model loads on first use, once per test session
     }
     values.update(overrides)
     return Settings(**values)

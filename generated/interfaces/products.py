@@ -238,6 +238,7 @@ class ProductsApi(Protocol):
     async def get_product(
         self,
         *,
+        principal: Principal | None,
         product_id: UUID,
         if_none_match: str | None,
     ) -> GetProductResponse:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -92,6 +93,11 @@ products = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("deleted_at", UtcDateTime, nullable=True),
+    # Smart search (impl/embeddings): the product's vector as little-endian float32, the model that
+    # made it, and the SHA-256 of the text it was made from (current while both still match).
+    Column("embedding", LargeBinary, nullable=True),
+    Column("embedding_model", String(64), nullable=True),
+    Column("embedding_text_sha256", String(64), nullable=True),
 )
 Index("uq_products_sku_live", products.c.sku, unique=True, **_live("products"))
 Index("ix_products_live_created_at", products.c.created_at, products.c.id, **_live("products"))
@@ -125,3 +131,15 @@ refresh_tokens = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# What each user viewed lately: one row per (user, product), the newest view's time; services keep
+# at most a bounded number per user. Recommendations draw on it.
+product_views = Table(
+    "product_views",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id"), primary_key=True),
+    Column("product_id", Uuid, ForeignKey("products.id"), primary_key=True),
+    Column("viewed_at", UtcDateTime, nullable=False),
+)
+Index("ix_product_views_user_id_viewed_at", product_views.c.user_id, product_views.c.viewed_at)
+Index("ix_product_views_product_id", product_views.c.product_id)

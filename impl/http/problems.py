@@ -16,7 +16,18 @@ from starlette.exceptions import HTTPException
 from contract_runtime.problems import FieldIssue, Problem, problem_document
 
 from ..db.database import UniqueViolation, is_unavailable, one_line
-from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from ..errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotConfigured,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
 from ..security.passwords import HasherBusy
 
 logger = logging.getLogger(__name__)
@@ -29,6 +40,9 @@ _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
     Conflict: (409, "conflict", "Conflict"),
     Forbidden: (403, "forbidden", "Forbidden"),
     Unauthenticated: (401, "unauthorized", "Unauthorized"),
+    NotConfigured: (503, "llm-not-configured", "Service unavailable"),
+    UpstreamFailed: (502, "llm-failed", "Bad gateway"),
+    UpstreamTimeout: (504, "llm-timeout", "Gateway timeout"),
 }
 
 

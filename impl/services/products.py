@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -108,12 +108,39 @@ def answer(
     return ok(cached.body, cached.etag, cached.x_cache)
 
 
+# The fields a product's embedding is made from (impl/services/semantic.py).
+EMBEDDED_FIELDS = frozenset({"name", "category", "description"})
+
+
+class ProductIndex(Protocol):
+    """Smart search's vectors (impl/services/semantic.py): written with the product, in its transaction, and
+    told of every committed write before the product cache moves on."""
+
+    async def prepare(self) -> None: ...
+
+    async def vector_columns(self, *, name: str, category: str | None, description: str | None) -> dict[str, Any]: ...
+
+    async def product_written(self, record: ProductRecord) -> None: ...
+
+    async def product_deleted(self, product_id: UUID) -> None: ...
+
+
+class ViewRecorder(Protocol):
+    """Told of every signed-in read that found its product (impl/services/views.py)."""
+
+    async def viewed(self, principal: Principal, product_id: UUID) -> None: ...
+
+
 class ProductService:
     """Implements `generated.interfaces.products.ProductsApi`."""
 
-    def __init__(self, db: Db, cache: ProductCache) -> None:
+    def __init__(
+        self, db: Db, cache: ProductCache, *, index: ProductIndex | None = None, views: ViewRecorder | None = None
+    ) -> None:
         self._db = db
         self._cache = cache
+        self._index = index
+        self._views = views
 
     async def list_products(
         self, *, query: ListProductsQuery, if_none_match: str | None
@@ -154,9 +181,11 @@ class ProductService:
         )
 
     async def get_product(
-        self, *, product_id: UUID, if_none_match: str | None
+        self, *, principal: Principal | None, product_id: UUID, if_none_match: str | None
     ) -> GetProduct200Response | GetProduct304Response:
         cached = await self._cache.fetch(detail_key(product_id), lambda: self._detail(product_id))
+        if principal is not None and self._views is not None:
+            await self._views.viewed(principal, product_id)
         return answer(
             cached,
             if_none_match,
@@ -204,12 +233,18 @@ class ProductService:
             "created_at": now,
             "updated_at": now,
         }
+        if self._index is not None:
+            values |= await self._index.vector_columns(
+                name=body.name, category=body.category, description=body.description
+            )
         try:
             async with self._db.write() as db:
                 record = await product_rows.insert(db, values=values)
                 change = await notifications.announce(db, product_id=record.id)
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None  # the SKU is the products' only unique value
+        if self._index is not None:
+            await self._index.product_written(record)
         await self._cache.product_changed(record.id, change=change)
         return CreateProduct201Response(body=to_product(record), location=f"/api/v1/products/{record.id}")
 
@@ -223,14 +258,25 @@ class ProductService:
                 changes["price_cents"] = to_cents(value)
             else:
                 changes[field] = value
+        index = self._index if EMBEDDED_FIELDS & body.model_fields_set else None
+        if index is not None:
+            await index.prepare()  # the model loaded before the transaction, never inside it
         try:
             async with self._db.write() as db:
                 record = await product_rows.update_live(db, product_id=product_id, values=changes)
                 if record is None:
                     raise NotFound(PRODUCT_NOT_FOUND)
+                if index is not None:  # the new text's vector, in the same transaction
+                    vector = await index.vector_columns(
+                        name=record.name, category=record.category, description=record.description
+                    )
+                    if vector:
+                        await product_rows.update_live(db, product_id=product_id, values=vector)
                 change = await notifications.announce(db, product_id=product_id)
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None
+        if self._index is not None:
+            await self._index.product_written(record)
         await self._cache.product_changed(product_id, change=change)
         return UpdateProduct200Response(body=to_product(record))
 
@@ -239,5 +285,7 @@ class ProductService:
             if not await product_rows.soft_delete(db, product_id=product_id, at=datetime.now(UTC)):
                 raise NotFound(PRODUCT_NOT_FOUND)
             change = await notifications.announce(db, product_id=product_id)
+        if self._index is not None:
+            await self._index.product_deleted(product_id)
         await self._cache.product_changed(product_id, change=change)
         return DeleteProduct204Response()
