@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -149,6 +150,17 @@ class ApiServer:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the API did not start:\n{self.log.read_text()}") from None
                 time.sleep(0.05)
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, command: list[str], env: dict[str, str], log: Path, port: int) -> Iterator[ApiServer]:
+        """Started and answering for the `with` block, stopped after it (also when the start fails)."""
+        server = cls(command, env, log, port)
+        try:
+            server.wait_until_up()
+            yield server
+        finally:
+            server.stop()
 
     def log_lines(self) -> list[str]:
         return self.log.read_text(errors="replace").splitlines()

@@ -58,12 +58,8 @@ def api(postgres_server: PostgresCluster, tmp_path: Path) -> Iterator[ApiServer]
     if TEST_REDIS_URL:  # the PostgreSQL + Redis configuration: accounts are then checked in the database
         env["REDIS_URL"] = TEST_REDIS_URL
     command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    server = ApiServer(command, env, tmp_path / "api.log", port)
-    try:
-        server.wait_until_up()
+    with ApiServer.running(command, env, tmp_path / "api.log", port) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class Tally:

@@ -67,12 +67,8 @@ def traced_api(settings: Settings, tmp_path: Path, receiver: OtlpReceiver) -> It
     port = free_port()
     env = api_environment(settings, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, MAX_IN_FLIGHT="1")
     command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = ApiServer(command, env, tmp_path / "api.log", port)
-    try:
-        server.wait_until_up()
+    with ApiServer.running(command, env, tmp_path / "api.log", port) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def stopped(server: ApiServer) -> None:
