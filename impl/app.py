@@ -94,8 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Replicas on PostgreSQL also hear of every committed product write from the database itself
     # (a writer that cannot reach Redis still invalidates everywhere: impl/db/notifications.py).
     changes = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
+    semantic = SemanticIndex(db, cache)
     product_cache = ProductCache(
-        cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=on_lookup, changes=changes
+        cache,
+        ttl_seconds=settings.cache_ttl_seconds,
+        local=local,
+        on_lookup=on_lookup,
+        changes=changes,
+        on_announced=semantic.announced,  # smart search follows the database's announcements too
     )
     sample_pool = metrics.pool_sampler(db.connections_in_use)
 
@@ -113,7 +119,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         window_seconds=settings.login_failure_window_seconds,
         trust_seconds=settings.refresh_token_days * 86_400,
     )
-    semantic = SemanticIndex(db, cache)
     views = ViewHistory(db, cache, keep=settings.view_history_size)
     # Per user, under the user's views version; no local layer (a view must show at once in this process).
     recommendations_cache = ProductCache(cache, ttl_seconds=settings.recommendations_ttl_seconds)

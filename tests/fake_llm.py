@@ -7,7 +7,9 @@ the way OpenAI does. What it answers is chosen by the request's `model`:
 - `fake-error`: 500 with OpenAI's error body;
 - `fake-garbage`: 200 with a body that is not JSON;
 - `fake-empty`: 200 with an empty completion;
-- `fake-slow`: waits `slow_seconds` before answering 200.
+- `fake-slow`: waits `slow_seconds` before answering 200;
+- `fake-cut`: 200 with a completion cut inside an escaped emoji pair (a lone surrogate, as a
+  provider stopping at `max_tokens` can send), in the text and in the model's name.
 
 Every request it received is kept in `requests` (path, headers, parsed body).
 
@@ -82,6 +84,8 @@ def make_server(port: int = 0) -> tuple[ThreadingHTTPServer, FakeLlm]:
                 self._send(200, b"<html>not json</html>", "text/html")
             elif model == "fake-empty":
                 self._send(200, json.dumps(_completion(model, "  \n ")).encode())
+            elif model == "fake-cut":
+                self._send(200, json.dumps(_completion("cut-\ud83d", "Sturdy and warm \ud83d")).encode())
             else:
                 if model == "fake-slow":
                     time.sleep(state.slow_seconds)

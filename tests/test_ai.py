@@ -24,9 +24,10 @@ from pydantic import SecretStr
 
 from impl.app import create_app
 from impl.settings import Settings
-from tests.conftest import ADMIN, client_for, login, register
+from tests.conftest import ADMIN, client_for, free_port, login, register
 from tests.fake_llm import fake_llm_server
 from tests.helpers import assert_problem
+from tests.servers import TcpProxy
 
 pytestmark = pytest.mark.anyio
 
@@ -197,9 +198,9 @@ async def test_recommendations_need_a_signed_in_user(client: httpx.AsyncClient) 
 
 
 async def test_a_user_without_history_gets_popular_products(admin_client: httpx.AsyncClient) -> None:
-    ids = {sku: (await create(admin_client, sku, f"Product {sku}"))["id"] for sku in ("A", "B", "C")}
-    viewers = [await signed_in(admin_client, f"viewer{i}") for i in range(2)]
-    for viewer in viewers:  # B viewed by two users, C by one
+    ids = {sku: (await create(admin_client, sku, f"Product {sku}"))["id"] for sku in ("C", "A", "B")}
+    viewers = [await signed_in(admin_client, f"viewer{i}") for i in range(3)]
+    for viewer in viewers:  # B viewed by three users, C by one
         assert (await viewer.get(f"{PRODUCTS}/{ids['B']}")).status_code == 200
     assert (await viewers[0].get(f"{PRODUCTS}/{ids['C']}")).status_code == 200
     newcomer = await signed_in(admin_client, "newcomer")
@@ -207,7 +208,8 @@ async def test_a_user_without_history_gets_popular_products(admin_client: httpx.
     body = (await newcomer.get(RECOMMENDATIONS, params={"limit": 3})).json()
 
     assert body["source"] == "popular"
-    assert skus(body) == ["B", "C", "A"]  # the most viewed first, then the newest never viewed
+    # The most viewed first, then the newest: one user's view of C does not make it popular (nor tell anyone).
+    assert skus(body) == ["B", "A", "C"]
     for c in (*viewers, newcomer):
         await c.aclose()
 
@@ -339,6 +341,17 @@ async def test_provider_failures_are_502(settings: Settings, model: str, status:
         assert "The server had an error." in body["detail"]
 
 
+async def test_a_draft_cut_inside_an_escaped_character_is_answered_without_it(settings: Settings) -> None:
+    with fake_llm_server() as llm:
+        async with serving(settings, llm_base_url=llm.base_url, llm_model="fake-cut") as admin:
+            product = await create(admin, "P", "Pen")
+            response = await admin.post(f"{PRODUCTS}/{product['id']}/generate-description")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["description"] == "Sturdy and warm"
+    assert response.json()["model"] == "cut-"
+
+
 async def test_an_unreachable_provider_is_502(settings: Settings) -> None:
     with fake_llm_server() as llm:
         closed = llm.base_url
@@ -400,3 +413,30 @@ async def test_another_process_finds_a_product_written_by_its_peer(settings: Set
                 break
             await asyncio.sleep(0.05)
         assert found == []
+
+
+async def test_a_peer_finds_a_write_whose_writer_could_not_reach_redis(settings: Settings) -> None:
+    """The writer reaches Redis through a proxy that freezes before the write, so its announcement over Redis
+    is lost: the database's own announcement (PostgreSQL NOTIFY, at commit) still reaches the peer."""
+    if not settings.redis_url or settings.resolved_database_url().startswith("sqlite"):
+        pytest.skip("needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL): several processes")
+    redis = httpx.URL(settings.redis_url)
+    proxy = TcpProxy(free_port(), redis.port or 6379)
+    try:
+        through_proxy = str(redis.copy_with(port=proxy.port))
+        async with (
+            serving(settings, redis_url=through_proxy) as writer,
+            serving(settings, smart_search_preload=True) as reader,
+        ):
+            assert (await smart(reader, "cold hands in winter"))["items"] == []  # its index is loaded now
+            proxy.freeze()
+            await create(writer, "GLOVES", "Winter Gloves", category="Clothing")
+            found: list[str] = []
+            for _ in range(50):
+                found = skus(await smart(reader, "cold hands in winter", limit=1))
+                if found:
+                    break
+                await asyncio.sleep(0.05)
+            assert found == ["GLOVES"]
+    finally:
+        proxy.remove()

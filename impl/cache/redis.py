@@ -112,10 +112,15 @@ class RedisCache:
         async with self._paying:
             if time.monotonic() < self._skip_until:  # the payer before us just failed
                 return False
-            for key in sorted(self._pending_increments):
-                if await self._bounded("INCR", self._redis.incr(self._prefix + key)) is None:
-                    return False
-                self._pending_increments.discard(key)
+            owed = sorted(self._pending_increments)
+            # One round trip for all of them, under one deadline: after an outage they can be many
+            # (a views version per user who read a product meanwhile).
+            pipeline = self._redis.pipeline(transaction=False)
+            for key in owed:
+                pipeline.incr(self._prefix + key)
+            if await self._bounded("INCR", pipeline.execute()) is None:
+                return False
+            self._pending_increments.difference_update(owed)
         return True
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:

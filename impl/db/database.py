@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
@@ -55,13 +54,15 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):
         return "locked" in str(exc) or "unable to open" in str(exc)
     # Refused, reset, unreachable, unresolvable ("Multiple exceptions: ..." when every address failed), timed out.
-    return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or type(exc) is OSError
+    # Any OSError: a Unix socket's file gone while the server is down (FileNotFoundError), TLS cut mid-handshake.
+    return isinstance(exc, OSError | TimeoutError)
 
 
-# Class 08 (connection), 57P01-57P03 (shutdown, crash, cannot connect now), 53300 (too many
-# connections), 57014 (a statement cancelled: a server-side statement_timeout).
+# Class 08 (connection), 57P01-57P03 (shutdown, crash, cannot connect now), 57P05 (idle session
+# timeout), 53300 (too many connections), 57014 (a statement cancelled: a server-side
+# statement_timeout), 25006 (a read-only transaction: a write that reached a standby after a failover).
 UNAVAILABLE_SQLSTATES = frozenset(
-    {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300", "57014"}
+    {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "57P05", "53300", "57014", "25006"}
 )
 _LOST_CONNECTION_SIGNS = ("closed", "cancelling", "pool is closing")
 

@@ -60,15 +60,22 @@ async def viewed(db: Database, *, user_id: UUID) -> list[UUID]:
     return [row[0] for row in await db.fetch_all(query)]
 
 
+# A product counts as popular only once this many users viewed it, and ties never follow view times: the
+# list must not tell one user what another just looked at.
+MIN_VIEWERS_FOR_POPULAR = 3
+
+
 async def popular(db: Database, *, limit: int, exclude_user: UUID) -> list[UUID]:
-    """Live products viewed by the most users, none that `exclude_user` viewed; ties: latest view, then id."""
+    """Live products viewed by the most users (at least MIN_VIEWERS_FOR_POPULAR), none that `exclude_user`
+    viewed; ties: the newest product, then id."""
     seen = select(product_views.c.product_id).where(product_views.c.user_id == exclude_user).scalar_subquery()
     query = (
         select(product_views.c.product_id)
         .join(products, products.c.id == product_views.c.product_id)
         .where(LIVE, product_views.c.product_id.not_in(seen))
-        .group_by(product_views.c.product_id)
-        .order_by(func.count().desc(), func.max(product_views.c.viewed_at).desc(), product_views.c.product_id.desc())
+        .group_by(product_views.c.product_id, products.c.created_at)
+        .having(func.count() >= MIN_VIEWERS_FOR_POPULAR)
+        .order_by(func.count().desc(), products.c.created_at.desc(), product_views.c.product_id.desc())
         .limit(limit)
     )
     return [row[0] for row in await db.fetch_all(query)]

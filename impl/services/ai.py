@@ -57,7 +57,9 @@ SYSTEM_PROMPT = (
     "no claims that the facts given do not support."
 )
 # Control characters ProductUpdate.description refuses (tabs and newlines are kept).
-_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What the draft may not hold: the control characters the spec's pattern refuses, and lone surrogates (a
+# reply cut inside an escaped emoji pair parses to one; no valid JSON text can carry it on).
+_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def _key(kind: str, **values: object) -> str:
@@ -211,5 +213,6 @@ class AiService:
         draft = _REFUSED.sub("", completion.text).strip()[:DESCRIPTION_MAX].strip()
         if not draft:
             raise UpstreamFailed("The language model provider answered an empty description.")
-        body = DescriptionDraft(product_id=product_id, description=draft, model=completion.model)
+        model = _REFUSED.sub("", completion.model).strip() or self._llm.model
+        body = DescriptionDraft(product_id=product_id, description=draft, model=model)
         return GenerateProductDescription200Response(body=body, cache_control="no-store")

@@ -132,12 +132,14 @@ class ProductCache:
         local: LocalLayer[Cached] | None = None,
         on_lookup: Callable[[bool, float], None] | None = None,
         changes: ChangeListener | None = None,
+        on_announced: Callable[[UUID], None] | None = None,
     ) -> None:
         self._on_lookup = on_lookup  # told of every answer: a hit (True) or a miss, and the seconds it took
         self._cache = cache
         self._ttl = ttl_seconds
         self._local = local
         self._changes = changes  # the database's announcements of committed writes (PostgreSQL)
+        self._on_announced = on_announced  # told the product id of each announced write
         self._inflight: dict[tuple[str, bytes], asyncio.Future[Cached]] = {}
         self._following: dict[str, bool] = {}  # channel -> followed now
         self._steps: set[asyncio.Task[None]] = set()
@@ -227,7 +229,9 @@ class ProductCache:
             return
         if self._local is not None:
             self._local.clear()
-        _, change = announced
+        product_id, change = announced
+        if self._on_announced is not None:
+            self._on_announced(product_id)
         step = asyncio.create_task(self._step(change))
         self._steps.add(step)
         step.add_done_callback(self._steps.discard)

@@ -258,6 +258,12 @@ class SemanticIndex:
             applier.cancel()
             await asyncio.wait({applier}, timeout=1)
 
+    def announced(self, product_id: UUID) -> None:
+        """A committed write of `product_id` announced by the database (any process's): re-read its row. The
+        database's announcement reaches every process even when the writer could not publish to Redis."""
+        self._incoming.add(product_id)
+        self._wake.set()
+
     async def _apply_incoming(self) -> None:
         while True:
             await self._wake.wait()
