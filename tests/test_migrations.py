@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,3 +46,31 @@ async def test_the_migrated_schema_matches_the_metadata(database_url: str) -> No
     finally:
         await engine.dispose()
     assert differences == []
+
+
+def test_downgrading_the_newest_migration_restores_the_schema_before_it(tmp_path: Path) -> None:
+    """On SQLite, where a careless downgrade copies the table and loses what reflection cannot see
+    (expression indexes such as lower(name))."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from impl.db.migrate import alembic_config
+
+    config = alembic_config(f"sqlite+aiosqlite:///{tmp_path / 'schema.db'}")
+    scripts = ScriptDirectory.from_config(config)
+    head = scripts.get_revision("head")
+    assert head is not None
+    previous = head.down_revision
+    assert isinstance(previous, str)
+
+    def schema() -> list[tuple[str, str, str]]:
+        with sqlite3.connect(tmp_path / "schema.db") as connection:
+            rows = connection.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'alembic%'")
+            return sorted((kind, name, sql or "") for kind, name, sql in rows)
+
+    command.upgrade(config, previous)
+    before = schema()
+    command.upgrade(config, "head")
+    command.downgrade(config, previous)
+
+    assert schema() == before

@@ -44,7 +44,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("product_views")
-    with op.batch_alter_table("products") as batch:
+    # Never by copying the table (batch mode's way on SQLite): the copy would lose the expression index
+    # ix_products_live_name, which reflection cannot see. SQLite 3.35+ drops a column in place.
+    with op.batch_alter_table("products", recreate="never") as batch:
         batch.drop_column("embedding_text_sha256")
         batch.drop_column("embedding_model")
         batch.drop_column("embedding")
