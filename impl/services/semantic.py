@@ -73,6 +73,7 @@ class SemanticIndex:
         self._dirty: set[UUID] = set()  # written while a load was reading
         self._incoming: set[UUID] = set()  # named by other processes, not yet re-read
         self._wake = asyncio.Event()
+        self._reload_wanted = False  # messages may have been missed: reload whole, in the background
         self._origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # our own messages are skipped
         self._changes = 0
 
@@ -100,6 +101,18 @@ class SemanticIndex:
                 if loading.done() and self._loading is loading:
                     self._loading = None  # a failed load is tried again by the next request
         return self._index
+
+    async def _reload(self) -> None:
+        """The whole index again from the database, while the loaded one keeps answering (writes meanwhile
+        are re-read once the load ends)."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+        loading = self._loading
+        try:
+            await asyncio.shield(loading)
+        finally:
+            if loading.done() and self._loading is loading:
+                self._loading = None
 
     async def warm(self) -> None:
         """Load the model and the index ahead of the first request (errors are logged, not raised)."""
@@ -246,9 +259,9 @@ class SemanticIndex:
             nonlocal lost
             if not subscribed:
                 lost = True
-            elif lost:  # messages may have been missed: start again from the database
+            elif lost:  # messages may have been missed: read everything again, answering from the old meanwhile
                 lost = False
-                self._loaded = False
+                self._reload_wanted = True
                 self._wake.set()
 
         applier = asyncio.create_task(self._apply_incoming())
@@ -272,6 +285,9 @@ class SemanticIndex:
             try:
                 if not self._loaded:
                     await self.index()
+                elif self._reload_wanted:
+                    self._reload_wanted = False
+                    await self._reload()
                 elif incoming:
                     await self._refresh(incoming)
             except Exception as exc:
