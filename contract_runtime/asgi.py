@@ -243,8 +243,12 @@ class ContractRouter:
         cors: CorsPolicy | None = None,
         observe: Observer | None = None,
         trace: Tracer | None = None,
+        unavailable: Callable[[Exception], bool] | None = None,
     ) -> None:
         self.app = app
+        # Tells an error meaning "cannot be checked right now" (the accounts' store is down) from a bug:
+        # an operation open to anyone then serves the caller as an anonymous one.
+        self._unavailable = unavailable
         self._observe = observe
         self._trace = trace
         self._admission = admission
@@ -538,6 +542,7 @@ class ContractRouter:
     async def _authorize(self, op: Operation, headers: Mapping[str, str]) -> Principal | None:
         token = _bearer_token(headers.get("authorization"))
         principals: dict[str, Principal | None] = {}
+        open_to_anyone = any(not requirement.schemes for requirement in op.security)
         anonymous_allowed = False
         lacking: set[str] = set()
         for requirement in op.security:
@@ -547,7 +552,7 @@ class ContractRouter:
             principal: Principal | None = None
             for scheme, scopes in requirement.schemes.items():
                 if scheme not in principals:
-                    principals[scheme] = await self._authenticators[scheme].authenticate(token) if token else None
+                    principals[scheme] = await self._authenticate(scheme, token, open_to_anyone=open_to_anyone)
                 principal = principals[scheme]
                 if principal is None:
                     break
@@ -565,6 +570,18 @@ class ContractRouter:
         if lacking:
             raise forbidden(f"This operation needs the {', '.join(sorted(lacking))} scope.")
         raise unauthorized("Could not validate credentials.", challenge='Bearer error="invalid_token"')
+
+    async def _authenticate(self, scheme: str, token: str | None, *, open_to_anyone: bool) -> Principal | None:
+        if not token:
+            return None
+        try:
+            return await self._authenticators[scheme].authenticate(token)
+        except Exception as exc:
+            # An operation open to anyone stays open while credentials cannot be checked: the caller is
+            # served as an anonymous one, not refused.
+            if open_to_anyone and self._unavailable is not None and self._unavailable(exc):
+                return None
+            raise
 
     def _result_headers(self, result_type: type) -> list[tuple[str, bytes]]:
         names = self._header_names.get(result_type)

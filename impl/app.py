@@ -17,7 +17,7 @@ from generated.operations import CONTRACT
 
 from .bootstrap import ensure_admin
 from .cache import cache_from_url
-from .db.database import Db, check_schema
+from .db.database import Db, check_schema, is_unavailable
 from .db.migrate import head_revision
 from .db.notifications import ChangeListener
 from .http.admission import AddressCeiling
@@ -214,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         never_shed=("getLiveness", "getReadiness", "getMetrics"),
         observe=observe,
         trace=tracing.request if tracing is not None else None,
+        unavailable=is_unavailable,
         cors=CorsPolicy(origins=settings.allowed_origins()),
         admission=AddressCeiling(
             counters, per_minute=settings.rate_limit_per_address_per_minute, limited=RATE_LIMITED_OPERATIONS

@@ -263,3 +263,29 @@ async def test_postgres_frozen_under_writes_answers_503_within_the_timeout_and_r
     await outage_under_writes(
         api, tally, postgres_server, stop=postgres_server.freeze, restart=postgres_server.thaw, bound_seconds=bound
     )
+
+
+async def test_signed_in_users_read_cached_products_while_postgres_is_down(
+    api: ApiServer, tally: Tally, postgres_server: PostgresCluster
+) -> None:
+    """A product read is open to anyone: a token that cannot be checked now (the accounts are in the
+    database) is answered as an anonymous read, from the cache, rather than refused with a 503."""
+    async with client_of(api, tally) as client:
+        credentials = {"username": ADMIN["username"], "password": ADMIN["password"]}
+        token = (await client.post("/api/v1/auth/login/json", json=credentials)).json()["access_token"]
+        signed_in = {"Authorization": f"Bearer {token}"}
+        body = {"name": "Kept", "price": 3, "sku": "KEPT-1"}
+        created = await client.post("/api/v1/products", json=body, headers=signed_in)
+        assert created.status_code == 201
+        detail = f"/api/v1/products/{created.json()['id']}"
+        assert (await client.get(detail, headers=signed_in)).status_code == 200  # cached from now on
+        await asyncio.to_thread(postgres_server.crash)
+        try:
+            for headers in ({}, signed_in):
+                response = await client.get(detail, headers=headers)
+                assert response.status_code == 200, response.text
+                assert response.headers["x-cache"] == "HIT"
+            if TEST_REDIS_URL:  # with Redis every signed-in request reads its account from the database
+                assert_unavailable(await client.get("/api/v1/auth/me", headers=signed_in))
+        finally:
+            await asyncio.to_thread(postgres_server.start)
