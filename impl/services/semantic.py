@@ -92,19 +92,12 @@ class SemanticIndex:
     async def index(self) -> VectorIndex[UUID]:
         """The loaded index (loading it first if need be; concurrent callers share one load)."""
         if not self._loaded:
-            if self._loading is None:
-                self._loading = asyncio.ensure_future(self._load())
-            loading = self._loading
-            try:
-                await asyncio.shield(loading)
-            finally:
-                if loading.done() and self._loading is loading:
-                    self._loading = None  # a failed load is tried again by the next request
+            await self._load_once()
         return self._index
 
-    async def _reload(self) -> None:
-        """The whole index again from the database, while the loaded one keeps answering (writes meanwhile
-        are re-read once the load ends)."""
+    async def _load_once(self) -> None:
+        """Read the whole index from the database, or join the load already running. Until a reload ends,
+        the loaded index keeps answering; writes meanwhile are re-read once it has."""
         if self._loading is None:
             self._loading = asyncio.ensure_future(self._load())
         loading = self._loading
@@ -112,7 +105,7 @@ class SemanticIndex:
             await asyncio.shield(loading)
         finally:
             if loading.done() and self._loading is loading:
-                self._loading = None
+                self._loading = None  # a failed load is tried again by the next request
 
     async def warm(self) -> None:
         """Load the model and the index ahead of the first request (errors are logged, not raised)."""
@@ -287,7 +280,7 @@ class SemanticIndex:
                     await self.index()
                 elif self._reload_wanted:
                     self._reload_wanted = False
-                    await self._reload()
+                    await self._load_once()
                 elif incoming:
                     await self._refresh(incoming)
             except Exception as exc:
