@@ -9,7 +9,9 @@ the way OpenAI does. What it answers is chosen by the request's `model`:
 - `fake-empty`: 200 with an empty completion;
 - `fake-slow`: waits `slow_seconds` before answering 200;
 - `fake-cut`: 200 with a completion cut inside an escaped emoji pair (a lone surrogate, as a
-  provider stopping at `max_tokens` can send), in the text and in the model's name.
+  provider stopping at `max_tokens` can send), in the text and in the model's name;
+- `fake-huge`: 200 with a 2 MB completion;
+- `fake-unauthorized`: 401 with OpenAI's error body, which quotes part of the key.
 
 Every request it received is kept in `requests` (path, headers, parsed body).
 
@@ -84,6 +86,12 @@ def make_server(port: int = 0) -> tuple[ThreadingHTTPServer, FakeLlm]:
                 self._send(200, b"<html>not json</html>", "text/html")
             elif model == "fake-empty":
                 self._send(200, json.dumps(_completion(model, "  \n ")).encode())
+            elif model == "fake-huge":
+                self._send(200, json.dumps(_completion(model, "x" * 2_000_000)).encode())
+            elif model == "fake-unauthorized":
+                message = "Incorrect API key provided: sk-te****st. You can find your API key at ..."
+                error = {"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}
+                self._send(401, json.dumps(error).encode())
             elif model == "fake-cut":
                 self._send(200, json.dumps(_completion("cut-\ud83d", "Sturdy and warm \ud83d")).encode())
             else:

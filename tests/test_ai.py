@@ -328,7 +328,13 @@ async def test_description_drafts_are_for_admins_and_known_products(
 
 @pytest.mark.parametrize(
     ("model", "status", "problem"),
-    [("fake-error", 502, "llm-failed"), ("fake-garbage", 502, "llm-failed"), ("fake-empty", 502, "llm-failed")],
+    [
+        ("fake-error", 502, "llm-failed"),
+        ("fake-garbage", 502, "llm-failed"),
+        ("fake-empty", 502, "llm-failed"),
+        ("fake-huge", 502, "llm-failed"),
+        ("fake-unauthorized", 502, "llm-failed"),
+    ],
 )
 async def test_provider_failures_are_502(settings: Settings, model: str, status: int, problem: str) -> None:
     with fake_llm_server() as llm:
@@ -339,6 +345,11 @@ async def test_provider_failures_are_502(settings: Settings, model: str, status:
     if model == "fake-error":
         assert "500" in body["detail"]
         assert "The server had an error." in body["detail"]
+    if model == "fake-huge":  # not read past the cap
+        assert "larger than 1048576 bytes" in body["detail"]
+    if model == "fake-unauthorized":  # the provider's message quotes part of the key: not passed on
+        assert "LLM_API_KEY" in body["detail"]
+        assert "sk-" not in body["detail"]
 
 
 async def test_a_draft_cut_inside_an_escaped_character_is_answered_without_it(settings: Settings) -> None:
