@@ -688,7 +688,7 @@ def self_test(path: Path, repo: Repository) -> int:
         breakage(broken)
         try:
             check(broken, repo)
-        except (Failed, KeyError):
+        except Failed:  # a check that crashes on the broken manifest (KeyError...) has not caught it
             continue
         missed.append(f"{check_name}: {description}")
     for line in missed:

@@ -307,14 +307,12 @@ def test_a_server_started_on_a_stale_multiprocess_directory_reports_only_its_own
         env["REDIS_URL"] = TEST_REDIS_URL
     port = free_port()
     command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    server = ApiServer(command, env, tmp_path / "api.log", port)
-    try:
-        server.wait_until_up()
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            for _ in range(3):
-                assert client.get("/health").status_code == 200
-            found = samples(client.get("/metrics").text)
-    finally:
-        server.stop()
+    with (
+        ApiServer.running(command, env, tmp_path / "api.log", port) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        for _ in range(3):
+            assert client.get("/health").status_code == 200
+        found = samples(client.get("/metrics").text)
     assert value(found, "http_requests_total", operation="getLiveness", status="200") == 3, server.log.read_text()
     assert value(found, "catalog_password_hash_waiting") == 0

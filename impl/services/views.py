@@ -5,8 +5,9 @@ per (user, product) holding the newest view's time, at most `keep` products per
 user (the oldest forgotten). After each view the user's views version in the
 cache moves on, so recommendations cached under the old version are never read
 again (a rebuild that raced the view can only store under the old one). If the
-cache cannot be reached the version stays, and a cached recommendation may miss
-that view until its TTL ends; the views themselves are in the database.
+cache cannot be reached, the step is owed: this process reads nothing from the
+cache until it has paid it (impl/cache/redis.py), so no recommendation built
+before the view is served after it.
 A view that cannot be recorded is logged; the read answers all the same.
 """
 

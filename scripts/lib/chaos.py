@@ -46,7 +46,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from scripts.lib.cluster import Cluster, ClusterConfig, ensure_haproxy, free_port
+from scripts.lib.cluster import Cluster, ClusterConfig, free_port
 from tests.servers import PostgresCluster, RedisServer, postgres_bin_dir
 
 API = "/api/v1"
@@ -90,6 +90,7 @@ class Ledger:
     """Acknowledged writes: the price each product must have now (cents), by id."""
 
     prices: dict[str, int] = field(default_factory=dict)
+    acknowledged_at: dict[str, float] = field(default_factory=dict)  # seconds from the start, by id
     updatable: list[str] = field(default_factory=list)  # created and never updated: each is updated once at most
 
 
@@ -191,6 +192,7 @@ class Load:
 
             def updated(_: httpx.Response) -> None:
                 self.ledger.prices[product_id] = cents
+                self.ledger.acknowledged_at[product_id] = self.now()
 
             return await self.client.put(f"{API}/products/{product_id}", json=body, headers=admin), updated
         # A create (also an update's stand-in while nothing created is left to update).
@@ -205,6 +207,7 @@ class Load:
         def created(response: httpx.Response) -> None:
             product_id = response.json()["id"]
             self.ledger.prices[product_id] = cents
+            self.ledger.acknowledged_at[product_id] = self.now()
             self.ledger.updatable.append(product_id)
 
         return await self.client.post(f"{API}/products", json=product, headers=admin), created
@@ -311,17 +314,14 @@ class Drill:
         self.postgres.initdb()
         self.postgres.start()
         self.start_redis()
-        ensure_haproxy()
-        secret_key = secrets.token_urlsafe(48)
         config = ClusterConfig(
             database_url=self.postgres.url,
             redis_url=f"redis://127.0.0.1:{self.redis_port}/0",
             run_dir=self.root / "cluster",
             replicas=self.arguments.replicas,
-            secret_key=secret_key,
+            secret_key=secrets.token_urlsafe(48),
             env={
                 "ENVIRONMENT": "production",
-                "SECRET_KEY": secret_key,  # the migrations' process reads the settings too
                 "LOG_LEVEL": "WARNING",  # the replicas' logs keep the faults, not one line per request
                 "BCRYPT_ROUNDS": str(self.arguments.bcrypt_rounds),
                 "ADMIN_USERNAME": ADMIN["username"],
@@ -373,8 +373,7 @@ class Drill:
 
     async def redis_kill(self) -> None:
         assert self.redis is not None
-        self.redis.process.kill()
-        self.redis.process.wait()
+        self.redis.remove()  # SIGKILL
         await asyncio.sleep(self.arguments.down_seconds)
         await asyncio.to_thread(self.start_redis)
 
@@ -479,7 +478,12 @@ class Drill:
         if not missing:
             return {}
         say(f"chaos: {len(missing)} acknowledged writes are not in the database: {missing[:5]} ...")
-        return {"(whole run)": len(missing)}
+
+        def window_of(product_id: str) -> str:
+            at = load.ledger.acknowledged_at[product_id]
+            return next((w.fault for w in self.windows if w.start <= at < w.end), "(before the first fault)")
+
+        return dict(Counter(window_of(product_id) for product_id in missing))
 
 
 def say(line: str) -> None:

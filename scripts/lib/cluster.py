@@ -182,7 +182,8 @@ class Cluster:
             raise
 
     def run_migrations(self) -> None:
-        env = {**os.environ, **self.config.env, "DATABASE_URL": self.config.database_url}
+        # The replicas' key too: in production the settings (read by the migrations as well) require one.
+        env = {**os.environ, "SECRET_KEY": self.secret_key, **self.config.env, "DATABASE_URL": self.config.database_url}
         done = subprocess.run(
             [sys.executable, "-m", "impl.db.migrate"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
@@ -302,9 +303,7 @@ backend replicas
 """
 
     def _start_load_balancer(self) -> None:
-        binary = shutil.which("haproxy")
-        if binary is None:
-            raise ClusterError("haproxy is not installed (apt-get install haproxy)")
+        binary = ensure_haproxy()
         config = self.run_dir / "haproxy.cfg"
         config.write_text(self.haproxy_config())
         checked = subprocess.run(  # noqa: S603 - fixed argument list, no shell
@@ -437,7 +436,7 @@ def ensure_database(url: str) -> bool:
 
 def ensure_haproxy() -> str:
     """haproxy's path, installed from Debian's packages when missing (as root, or through sudo)."""
-    binary = shutil.which("haproxy")
+    binary = _haproxy_path()
     if binary is not None:
         return binary
     apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
@@ -447,11 +446,15 @@ def ensure_haproxy() -> str:
         installing = subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, check=False)  # noqa: S603
         if installing.returncode != 0:
             raise ClusterError(f"could not install haproxy ({' '.join(command)} failed); install it and start again")
-    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not Path(binary).exists():
+    binary = _haproxy_path()
+    if binary is None:
         raise ClusterError("haproxy was installed but cannot be found")
-    # Debian's package may start its own service; ours runs from our config and port only.
     return binary
+
+
+def _haproxy_path() -> str | None:
+    # Debian installs it in /usr/sbin, which a normal user's PATH often lacks.
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
 
 # The command line: scripts/cluster.
