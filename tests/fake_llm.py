@@ -11,7 +11,11 @@ the way OpenAI does. What it answers is chosen by the request's `model`:
 - `fake-cut`: 200 with a completion cut inside an escaped emoji pair (a lone surrogate, as a
   provider stopping at `max_tokens` can send), in the text and in the model's name;
 - `fake-huge`: 200 with a 2 MB completion;
-- `fake-unauthorized`: 401 with OpenAI's error body, which quotes part of the key.
+- `fake-unauthorized`: 401 with OpenAI's error body, which quotes part of the key;
+- `fake-echo-<status>` (e.g. `fake-echo-429`): that status with OpenAI's error body whose message quotes
+  the request's `Authorization` header whole, as some proxies do;
+- `fake-echo-text`: 500 with a plain-text body quoting the `Authorization` header;
+- `fake-deep-array`, `fake-deep-object`: 200 with JSON nested 100,000 levels deep.
 
 Every request it received is kept in `requests` (path, headers, parsed body).
 
@@ -32,6 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+DEPTH = 100_000  # nesting of the fake-deep-* answers: far past any JSON parser's recursion limit
 
 
 @dataclass
@@ -92,6 +98,18 @@ def make_server(port: int = 0) -> tuple[ThreadingHTTPServer, FakeLlm]:
                 message = "Incorrect API key provided: sk-te****st. You can find your API key at ..."
                 error = {"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}
                 self._send(401, json.dumps(error).encode())
+            elif model.startswith("fake-echo-"):
+                quoted = f"Authorization: {self.headers.get('Authorization')}"
+                if model == "fake-echo-text":
+                    self._send(500, f"upstream rejected the request headers ({quoted})".encode(), "text/plain")
+                else:
+                    message = f"Request rejected by the gateway; headers received: {quoted}"
+                    error = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+                    self._send(int(model.removeprefix("fake-echo-")), json.dumps(error).encode())
+            elif model == "fake-deep-array":
+                self._send(200, b"[" * DEPTH + b"]" * DEPTH)
+            elif model == "fake-deep-object":
+                self._send(200, b'{"a":' * DEPTH + b"0" + b"}" * DEPTH)
             elif model == "fake-cut":
                 self._send(200, json.dumps(_completion("cut-\ud83d", "Sturdy and warm \ud83d")).encode())
             else:

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -342,14 +343,49 @@ async def test_provider_failures_are_502(settings: Settings, model: str, status:
             product = await create(admin, "P", "Pen")
             body = assert_problem(await admin.post(f"{PRODUCTS}/{product['id']}/generate-description"), status)
     assert body["type"] == f"urn:catalog-api:problem:{problem}"
-    if model == "fake-error":
-        assert "500" in body["detail"]
-        assert "The server had an error." in body["detail"]
+    if model == "fake-error":  # the status, never the provider's own words
+        assert body["detail"] == "The language model provider answered 500."
     if model == "fake-huge":  # not read past the cap
         assert "larger than 1048576 bytes" in body["detail"]
     if model == "fake-unauthorized":  # the provider's message quotes part of the key: not passed on
         assert "LLM_API_KEY" in body["detail"]
         assert "sk-" not in body["detail"]
+
+
+@pytest.mark.parametrize("model", ["fake-echo-400", "fake-echo-429", "fake-echo-500", "fake-echo-text"])
+async def test_a_provider_error_quoting_the_key_is_502_without_its_text_and_logged_redacted(
+    settings: Settings, model: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "sk-live-" + uuid.uuid4().hex
+    with fake_llm_server() as llm:
+        overrides = {"llm_base_url": llm.base_url, "llm_model": model, "llm_api_key": SecretStr(key)}
+        async with serving(settings, **overrides) as admin:
+            product = await create(admin, "P", "Pen")
+            response = await admin.post(f"{PRODUCTS}/{product['id']}/generate-description")
+
+    body = assert_problem(response, 502)
+    assert body["type"] == "urn:catalog-api:problem:llm-failed"
+    status = 500 if model == "fake-echo-text" else int(model.removeprefix("fake-echo-"))
+    assert body["detail"] == f"The language model provider answered {status}."
+    for text in (key, key[8:], "Bearer", "Authorization", "rejected"):  # neither the key nor the provider's words
+        assert text not in response.text
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "impl.llm.chat"]
+    assert line.startswith(f"the language model provider answered {status}: ")
+    assert "Authorization: Bearer [REDACTED]" in line  # the provider's message, for the operator
+    assert key not in line
+    assert key[8:] not in line
+
+
+@pytest.mark.parametrize("model", ["fake-deep-array", "fake-deep-object"])
+async def test_a_provider_answer_nested_too_deep_to_parse_is_502(settings: Settings, model: str) -> None:
+    with fake_llm_server() as llm:
+        async with serving(settings, llm_base_url=llm.base_url, llm_model=model) as admin:
+            product = await create(admin, "P", "Pen")
+            response = await admin.post(f"{PRODUCTS}/{product['id']}/generate-description")
+
+    body = assert_problem(response, 502)
+    assert body["type"] == "urn:catalog-api:problem:llm-failed"
+    assert body["detail"] == "The language model provider's answer is not a chat completion."
 
 
 async def test_a_draft_cut_inside_an_escaped_character_is_answered_without_it(settings: Settings) -> None:
