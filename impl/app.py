@@ -30,10 +30,11 @@ from .observability.logs import configure_logging
 from .security.passwords import PasswordHasher
 from .security.tokens import TokenCodec
 from .services.account_cache import AccountCache
-from .services.ai import AiService
+from .services.ai import MAX_MATCHES, AiService
 from .services.auth import AccessTokenAuthenticator, AuthService
 from .services.health import HealthService
 from .services.metrics import MetricsService
+from .services.popular import Popularity
 from .services.product_cache import ProductCache, local_layer
 from .services.products import ProductService
 from .services.semantic import SemanticIndex
@@ -75,8 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_wait_seconds=settings.password_hash_max_wait_seconds,
         on_waiting=metrics.hashing_waiting,
     )
+    secret = settings.resolved_secret()
     codec = TokenCodec(
-        secret=settings.resolved_secret(),
+        secret=secret,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
@@ -120,6 +122,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trust_seconds=settings.refresh_token_days * 86_400,
     )
     views = ViewHistory(db, cache, keep=settings.view_history_size)
+    popularity = Popularity(
+        db,
+        min_viewers=settings.popular_min_viewers,
+        min_account_age=timedelta(hours=settings.popular_min_account_age_hours),
+        period=timedelta(hours=settings.popular_period_hours),
+        noise=settings.popular_threshold_noise,
+        secret=secret,
+        size=MAX_MATCHES + settings.view_history_size,  # room for the user's own views, which are left out
+    )
     # Per user, under the user's views version; no local layer (a view must show at once in this process).
     recommendations_cache = ProductCache(cache, ttl_seconds=settings.recommendations_ttl_seconds)
     llm = None
@@ -143,7 +154,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users=UserService(db, hasher, accounts),
         health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
         metrics=MetricsService(metrics.exposition, parameters=metrics.EXPOSITION_PARAMETERS, before=sample_pool),
-        ai=AiService(db, product_cache, semantic, views, recommendations_cache=recommendations_cache, llm=llm),
+        ai=AiService(
+            db,
+            product_cache,
+            semantic,
+            views,
+            popularity=popularity,
+            recommendations_cache=recommendations_cache,
+            llm=llm,
+        ),
     )
     authenticators = {"OAuth2": AccessTokenAuthenticator(db, codec, accounts)}
     # Refuses to build an app that leaves an operation of the spec unimplemented.

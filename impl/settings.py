@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     smart_search_preload: bool = True
     recommendations_ttl_seconds: int = Field(default=3600, ge=1)
     view_history_size: int = Field(default=50, ge=1, le=1000)
+    # Popular recommendations (impl/services/popular.py), for users without a usable history: computed once per
+    # POPULAR_PERIOD_HOURS from accounts active and at least POPULAR_MIN_ACCOUNT_AGE_HOURS old when the period
+    # began; a product is listed from POPULAR_MIN_VIEWERS such viewers plus a secret extra of 0 to
+    # POPULAR_THRESHOLD_NOISE, drawn per product and period. One more view changes a period's list with a
+    # chance of at most 1 in (POPULAR_THRESHOLD_NOISE + 1).
+    popular_min_viewers: int = Field(default=10, ge=3)
+    popular_min_account_age_hours: float = Field(default=24, ge=1)
+    popular_period_hours: float = Field(default=24, gt=0)
+    popular_threshold_noise: int = Field(default=10, ge=0, le=1000)
     # Description drafts: an OpenAI-compatible chat-completions endpoint (`{LLM_BASE_URL}/chat/completions`);
     # unset: POST /products/{id}/generate-description answers 503. The longest wait for its answer (504 past it).
     llm_base_url: str | None = None

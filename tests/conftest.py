@@ -97,7 +97,7 @@ def fresh_database(database_url: str, tmp_path: Path) -> str:
     """Empty tables for this test: truncated on PostgreSQL, a copy of the template on SQLite."""
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
-        asyncio.run(_admin_sql(url, "TRUNCATE refresh_tokens, products, users CASCADE"))
+        asyncio.run(_admin_sql(url, "TRUNCATE refresh_tokens, products, users, popular_lists CASCADE"))
         return database_url
     assert url.database is not None
     shutil.copyfile(url.database, tmp_path / "test.db")

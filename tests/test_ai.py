@@ -16,14 +16,18 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy import update
 
 from impl.app import create_app
+from impl.db.tables import users
 from impl.settings import Settings
 from tests.conftest import ADMIN, client_for, free_port, login, register
 from tests.fake_llm import fake_llm_server
@@ -66,12 +70,19 @@ async def smart(client: httpx.AsyncClient, q: str, **params: Any) -> dict[str, A
 
 
 @asynccontextmanager
-async def serving(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An app on this test's database with these settings; yields the admin's client."""
+async def serving_app(settings: Settings, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app on this test's database with these settings, and the admin's client."""
     app = create_app(settings.model_copy(update=overrides))
     async with app.router.lifespan_context(app), client_for(app) as admin:
         tokens = await login(admin, ADMIN["username"], ADMIN["password"])
         admin.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        yield app, admin
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An app on this test's database with these settings; yields the admin's client."""
+    async with serving_app(settings, **overrides) as (_, admin):
         yield admin
 
 
@@ -198,21 +209,132 @@ async def test_recommendations_need_a_signed_in_user(client: httpx.AsyncClient) 
     assert_problem(await client.get(RECOMMENDATIONS), 401)
 
 
-async def test_a_user_without_history_gets_popular_products(admin_client: httpx.AsyncClient) -> None:
-    ids = {sku: (await create(admin_client, sku, f"Product {sku}"))["id"] for sku in ("C", "A", "B")}
-    viewers = [await signed_in(admin_client, f"viewer{i}") for i in range(3)]
-    for viewer in viewers:  # B viewed by three users, C by one
-        assert (await viewer.get(f"{PRODUCTS}/{ids['B']}")).status_code == 200
-    assert (await viewers[0].get(f"{PRODUCTS}/{ids['C']}")).status_code == 200
-    newcomer = await signed_in(admin_client, "newcomer")
+PASSWORD = "Orchid-Tundra-27"
+AGED = timedelta(days=365)  # past any period start plus account age these tests set
 
-    body = (await newcomer.get(RECOMMENDATIONS, params={"limit": 3})).json()
 
+async def accounts(admin: httpx.AsyncClient, prefix: str, count: int) -> list[str]:
+    """`count` new accounts, registered and signed in through the API; their access tokens."""
+    anonymous = httpx.AsyncClient(transport=admin._transport, base_url=admin.base_url, event_hooks=admin.event_hooks)
+    tokens = []
+    async with anonymous:
+        for i in range(count):
+            await register(anonymous, f"{prefix}{i}", PASSWORD)
+            tokens.append((await login(anonymous, f"{prefix}{i}", PASSWORD))["access_token"])
+    return tokens
+
+
+async def backdate(app: FastAPI, prefix: str, count: int) -> None:
+    """Make the accounts `accounts(admin, prefix, count)` made a year old (what waiting a day would do)."""
+    names = [f"{prefix}{i}" for i in range(count)]
+    async with app.state.db.write() as db:
+        await db.execute(update(users).where(users.c.username.in_(names)).values(created_at=datetime.now(UTC) - AGED))
+
+
+async def view(admin: httpx.AsyncClient, tokens: list[str], product: dict[str, Any]) -> None:
+    for token in tokens:
+        response = await admin.get(f"{PRODUCTS}/{product['id']}", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+
+
+async def recommended(admin: httpx.AsyncClient, username: str) -> dict[str, Any]:
+    """What a new user without history is recommended (at most 50 products)."""
+    (token,) = await accounts(admin, username, 1)
+    response = await admin.get(RECOMMENDATIONS, params={"limit": 50}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
     assert body["source"] == "popular"
-    # The most viewed first, then the newest: one user's view of C does not make it popular (nor tell anyone).
+    return body
+
+
+async def catalog(admin: httpx.AsyncClient, *skus: str) -> dict[str, dict[str, Any]]:
+    """Products created in this order (the last is the newest)."""
+    return {sku: await create(admin, sku, f"Product {sku}") for sku in skus}
+
+
+async def test_a_user_without_history_gets_popular_products_then_the_newest(settings: Settings) -> None:
+    async with serving_app(settings, popular_min_viewers=3, popular_threshold_noise=0) as (app, admin):
+        products = await catalog(admin, "B", "C", "A")
+        await view(admin, await accounts(admin, "viewer", 3), products["B"])  # B viewed by three accounts
+        await view(admin, await accounts(admin, "single", 1), products["C"])  # C by one
+        await backdate(app, "viewer", 3)
+        await backdate(app, "single", 1)
+
+        body = await recommended(admin, "newcomer")
+
+    # B first, then the newest: one account's view of C does not make it popular (nor tell anyone).
     assert skus(body) == ["B", "A", "C"]
-    for c in (*viewers, newcomer):
-        await c.aclose()
+
+
+async def test_fresh_accounts_however_many_cannot_make_a_product_popular(settings: Settings) -> None:
+    async with serving(settings, rate_limit_per_address_per_minute=0) as admin:  # the defaults otherwise
+        products = await catalog(admin, "P", "N1", "N2")
+        await view(admin, await accounts(admin, "sybil", 25), products["P"])  # 25 fresh accounts: P has 25 views
+
+        body = await recommended(admin, "observer")
+
+    assert skus(body) == ["N2", "N1", "P"]  # the newest only: P is not popular
+
+
+async def test_established_accounts_make_a_product_popular_from_the_threshold_on(settings: Settings) -> None:
+    # The defaults: 10 established viewers plus a secret extra of 0..10. Twenty always list a product; nine
+    # never do, nor do nine with fifteen fresh accounts beside them.
+    async with serving_app(settings, rate_limit_per_address_per_minute=0) as (app, admin):
+        products = await catalog(admin, "LISTED", "SHORT", "N1")
+        await view(admin, await accounts(admin, "crowd", 20), products["LISTED"])
+        await view(admin, await accounts(admin, "nine", 9), products["SHORT"])
+        await backdate(app, "crowd", 20)
+        await backdate(app, "nine", 9)
+        await view(admin, await accounts(admin, "fresh", 15), products["SHORT"])
+
+        body = await recommended(admin, "observer")
+
+    assert skus(body) == ["LISTED", "N1", "SHORT"]
+
+
+async def test_deactivated_and_deleted_accounts_do_not_count(settings: Settings) -> None:
+    async with serving_app(settings, popular_min_viewers=3, popular_threshold_noise=0) as (app, admin):
+        products = await catalog(admin, "KEPT", "DEACTIVATED", "DELETED", "N1")
+        for sku, prefix in (("KEPT", "keep"), ("DEACTIVATED", "inactive"), ("DELETED", "gone")):
+            await view(admin, await accounts(admin, prefix, 3), products[sku])
+            await backdate(app, prefix, 3)
+        listing = (await admin.get("/api/v1/users", params={"page_size": 100})).json()["items"]
+        ids = {user["username"]: user["id"] for user in listing}
+        assert (await admin.put(f"/api/v1/users/{ids['inactive0']}", json={"is_active": False})).status_code == 200
+        assert (await admin.delete(f"/api/v1/users/{ids['gone0']}")).status_code == 204
+
+        body = await recommended(admin, "observer")
+
+    assert skus(body) == ["KEPT", "N1", "DELETED", "DEACTIVATED"]
+
+
+async def test_each_products_bar_is_raised_by_its_own_secret_extra(settings: Settings) -> None:
+    async with serving_app(settings, popular_min_viewers=3, popular_threshold_noise=1) as (app, admin):
+        products = await catalog(admin, *(f"P{i:02}" for i in range(20)), "NEWEST")
+        tokens = await accounts(admin, "viewer", 3)
+        for i in range(20):  # every product 3 established viewers: listed when its extra is 0, not when it is 1
+            await view(admin, tokens, products[f"P{i:02}"])
+        await backdate(app, "viewer", 3)
+
+        listed = skus(await recommended(admin, "observer")).index("NEWEST")  # the listed ones come before it
+
+    # Each extra is 0 or 1 evenly, per product: all twenty alike would happen once in about 500,000 runs.
+    assert 0 < listed < 20
+
+
+async def test_a_popular_list_holds_for_its_whole_period(settings: Settings) -> None:
+    # Long periods, so that this test never straddles one's end; the second app's periods fall elsewhere.
+    popular = {"popular_min_viewers": 3, "popular_threshold_noise": 0}
+    async with serving_app(settings, popular_period_hours=1000, **popular) as (app, admin):
+        products = await catalog(admin, "P", "N1")
+        assert skus(await recommended(admin, "early")) == ["N1", "P"]  # this period's list: empty
+        await view(admin, await accounts(admin, "late", 3), products["P"])
+        await backdate(app, "late", 3)
+
+        assert skus(await recommended(admin, "observer")) == ["N1", "P"]  # the same list, for everyone
+
+    async with serving(settings, popular_period_hours=1001, **popular) as admin:
+        assert skus(await recommended(admin, "later")) == ["P", "N1"]  # another period: its own list
 
 
 async def test_recommendations_follow_what_the_user_viewed_and_never_repeat_it(admin_client: httpx.AsyncClient) -> None:

@@ -143,3 +143,14 @@ product_views = Table(
 )
 Index("ix_product_views_user_id_viewed_at", product_views.c.user_id, product_views.c.viewed_at)
 Index("ix_product_views_product_id", product_views.c.product_id)
+
+# The popular products of each period (impl/services/popular.py), computed once by the first request that
+# needs them and kept for the rest of the period: the list cannot move between two views of one period.
+# `product_ids`: the listed products' ids, best first, separated by spaces (empty: none listed).
+popular_lists = Table(
+    "popular_lists",
+    metadata,
+    Column("period_start", UtcDateTime, primary_key=True),
+    Column("product_ids", Text, nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+)

@@ -8,7 +8,7 @@ from uuid import UUID
 from databases import Database
 from sqlalchemy import func, insert, select, update
 
-from .tables import product_views, products
+from .tables import popular_lists, product_views, products, users
 
 LIVE = products.c.deleted_at.is_(None)
 
@@ -60,25 +60,45 @@ async def viewed(db: Database, *, user_id: UUID) -> list[UUID]:
     return [row[0] for row in await db.fetch_all(query)]
 
 
-# A product counts as popular only once this many users viewed it, and ties never follow view times: the
-# list must not tell one user what another just looked at.
-MIN_VIEWERS_FOR_POPULAR = 3
-
-
-async def popular(db: Database, *, limit: int, exclude_user: UUID) -> list[UUID]:
-    """Live products viewed by the most users (at least MIN_VIEWERS_FOR_POPULAR), none that `exclude_user`
-    viewed; ties: the newest product, then id."""
-    seen = select(product_views.c.product_id).where(product_views.c.user_id == exclude_user).scalar_subquery()
+async def established_viewers(
+    db: Database, *, established_before: datetime, at_least: int, limit: int, offset: int = 0
+) -> list[tuple[UUID, int]]:
+    """Live products that at least `at_least` established accounts viewed (active, not deleted, created no
+    later than `established_before`), with that count; the newest product first."""
     query = (
-        select(product_views.c.product_id)
+        select(product_views.c.product_id, func.count())
         .join(products, products.c.id == product_views.c.product_id)
-        .where(LIVE, product_views.c.product_id.not_in(seen))
+        .join(users, users.c.id == product_views.c.user_id)
+        .where(
+            LIVE,
+            users.c.is_active.is_(True),
+            users.c.deleted_at.is_(None),
+            users.c.created_at <= established_before,
+        )
         .group_by(product_views.c.product_id, products.c.created_at)
-        .having(func.count() >= MIN_VIEWERS_FOR_POPULAR)
-        .order_by(func.count().desc(), products.c.created_at.desc(), product_views.c.product_id.desc())
+        .having(func.count() >= at_least)
+        .order_by(products.c.created_at.desc(), product_views.c.product_id.desc())
         .limit(limit)
+        .offset(offset)
     )
-    return [row[0] for row in await db.fetch_all(query)]
+    return [(row[0], int(row[1])) for row in await db.fetch_all(query)]
+
+
+async def popular_list(db: Database, *, period_start: datetime) -> list[UUID] | None:
+    """The period's stored popular list, best first; None when it has not been computed."""
+    query = select(popular_lists.c.product_ids).where(popular_lists.c.period_start == period_start)
+    row = await db.fetch_one(query)
+    return None if row is None else [UUID(text) for text in str(row[0]).split()]
+
+
+async def store_popular_list(db: Database, *, period_start: datetime, ids: list[UUID], at: datetime) -> None:
+    """In a write: it raises UniqueViolation when another process stored the period's list first."""
+    product_ids = " ".join(str(key) for key in ids)
+    await db.execute(insert(popular_lists).values(period_start=period_start, product_ids=product_ids, computed_at=at))
+
+
+async def forget_popular_lists(db: Database, *, before: datetime) -> None:
+    await db.execute(popular_lists.delete().where(popular_lists.c.period_start < before))
 
 
 async def newest(db: Database, *, limit: int, exclude_user: UUID) -> list[UUID]:

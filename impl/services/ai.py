@@ -5,7 +5,9 @@ under the products generation, so every product write invalidates them, and
 under this process's index version (impl/services/semantic.py), so an answer
 built before the process applied another process's write is not served after.
 Recommendations are cached per user (for `RECOMMENDATIONS_TTL_SECONDS`) under
-the user's views version (impl/services/views.py) and the products generation.
+the user's views version (impl/services/views.py), the products generation and
+the popular list's period (impl/services/popular.py, whose docstring states what
+that list lets anyone learn about other users' views).
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ from ..db.database import Db
 from ..embeddings.model import Vectors
 from ..errors import NotConfigured, NotFound, UpstreamFailed, UpstreamTimeout
 from ..llm import ChatClient, ChatMessage, LlmFailed, LlmTimedOut
+from .popular import Popularity
 from .product_cache import ProductCache
 from .products import PRODUCT_NOT_FOUND, answer, to_product
 from .semantic import SemanticIndex
 from .views import ViewHistory
 
+MAX_MATCHES = 50  # the spec's MatchLimit maximum
 RECENCY_DECAY = 0.85  # the weight of each older view, relative to the next newer one
 DESCRIPTION_MAX = 2000  # ProductUpdate.description's maxLength
 LLM_MAX_TOKENS = 300
@@ -77,6 +81,7 @@ class AiService:
         semantic: SemanticIndex,
         views: ViewHistory,
         *,
+        popularity: Popularity,
         recommendations_cache: ProductCache,
         llm: ChatClient | None,
     ) -> None:
@@ -84,6 +89,7 @@ class AiService:
         self._cache = cache
         self._semantic = semantic
         self._views = views
+        self._popularity = popularity
         self._recommendations = recommendations_cache
         self._llm = llm
 
@@ -144,7 +150,12 @@ class AiService:
         version = await self._views.version(user_id)
         cached = await self._recommendations.fetch(
             _key(
-                "recommendations", user=user_id, views=version, limit=query.limit, index=await self._semantic.version()
+                "recommendations",
+                user=user_id,
+                views=version,
+                limit=query.limit,
+                index=await self._semantic.version(),
+                popular=self._popularity.period_start(),
             ),
             lambda: self._recommend(user_id, query.limit),
         )
@@ -163,7 +174,8 @@ class AiService:
             ids = [key for key, _ in await self._semantic.nearest(profile, limit + 5, exclude=seen)]
         if not ids:
             source = RecommendationSource.popular
-            ids = await view_rows.popular(db, limit=limit, exclude_user=user_id)
+            viewed = set(seen)
+            ids = [key for key in await self._popularity.listed() if key not in viewed][:limit]
             if len(ids) < limit:
                 newest = await view_rows.newest(db, limit=limit * 2, exclude_user=user_id)
                 ids += [key for key in newest if key not in set(ids)]
