@@ -31,7 +31,7 @@ from impl.db.tables import users
 from impl.settings import Settings
 from tests.conftest import ADMIN, client_for, free_port, login, register
 from tests.fake_llm import fake_llm_server
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, bearer
 from tests.servers import TcpProxy
 
 pytestmark = pytest.mark.anyio
@@ -320,6 +320,22 @@ async def test_each_products_bar_is_raised_by_its_own_secret_extra(settings: Set
 
     # Each extra is 0 or 1 evenly, per product: all twenty alike would happen once in about 500,000 runs.
     assert 0 < listed < 20
+
+
+async def test_a_listed_product_deleted_during_the_period_gives_way_to_the_newest(settings: Settings) -> None:
+    async with serving_app(settings, popular_min_viewers=3, popular_threshold_noise=0) as (app, admin):
+        products = await catalog(admin, "LISTED", "N1")
+        await view(admin, await accounts(admin, "viewer", 3), products["LISTED"])
+        await backdate(app, "viewer", 3)
+        (early,) = await accounts(admin, "early", 1)
+        (late,) = await accounts(admin, "late", 1)
+
+        first = await admin.get(RECOMMENDATIONS, params={"limit": 1}, headers=bearer(early))
+        assert (await admin.delete(f"{PRODUCTS}/{products['LISTED']['id']}")).status_code == 204
+        after = await admin.get(RECOMMENDATIONS, params={"limit": 1}, headers=bearer(late))
+
+    assert skus(first.json()) == ["LISTED"]
+    assert skus(after.json()) == ["N1"]
 
 
 async def test_a_popular_list_holds_for_its_whole_period(settings: Settings) -> None:

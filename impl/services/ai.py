@@ -175,10 +175,11 @@ class AiService:
         if not ids:
             source = RecommendationSource.popular
             viewed = set(seen)
-            ids = [key for key in await self._popularity.listed() if key not in viewed][:limit]
-            if len(ids) < limit:
-                newest = await view_rows.newest(db, limit=limit * 2, exclude_user=user_id)
-                ids += [key for key in newest if key not in set(ids)]
+            # Twice the limit of each: a listed product deleted since the list was made is dropped below.
+            ids = [key for key in await self._popularity.listed() if key not in viewed][: limit * 2]
+            listed = set(ids)
+            newest = await view_rows.newest(db, limit=limit * 2, exclude_user=user_id)
+            ids += [key for key in newest if key not in listed]
         records = {r.id: r for r in await embedding_rows.live_products(db, ids=ids)}
         items = [to_product(records[key]) for key in ids if key in records][:limit]
         return to_json(Recommendations.model_construct(items=items, source=source))
