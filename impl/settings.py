@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .security.password_policy import account_words, refusal
+from .security.password_policy import account_words, guess_bits, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,9 @@ MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128  # the spec's UserRegister.pas
 # Words of documented placeholders (.env.example says "change-me-..."), refused in production.
 PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "replace", "example", "secret-key", "<", ">")
 MIN_DISTINCT_CHARACTERS = 12  # "x" * 48 is 48 bytes and no secret
+# Production keys: zxcvbn's guess count (words, sequences and repeats cost little), as bits. 128 bits take
+# 2**128 offline guesses at a token's HMAC; secrets.token_urlsafe(48) has about 208, token_hex(32) 207.
+MIN_SECRET_BITS = 128
 GENERATE_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
@@ -156,6 +159,11 @@ class Settings(BaseSettings):
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes; {GENERATE_HINT}")
         if self.environment == "production" and placeholder_like(key):
             raise ValueError(f"SECRET_KEY looks like a placeholder, not a random key; {GENERATE_HINT}")
+        if self.environment == "production" and (bits := guess_bits(key)) < MIN_SECRET_BITS:
+            raise ValueError(
+                f"SECRET_KEY is too easy to guess (about {bits:.0f} bits by zxcvbn's estimate, "
+                f"at least {MIN_SECRET_BITS} needed); {GENERATE_HINT}"
+            )
         return self
 
     def allowed_origins(self) -> frozenset[str]:
