@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -182,8 +184,15 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Workers starting together each generate one: the first link wins, and all read the winner's.
+            draft = path.with_name(f".secret_key.{os.getpid()}")
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.link(draft, path)
+            finally:
+                draft.unlink()
         logger.warning("SECRET_KEY is not set: using the generated key in %s (development only)", path)
         return path.read_text().strip()
 
