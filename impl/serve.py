@@ -48,6 +48,7 @@ from contract_runtime.problems import Problem, problem_document
 
 from .db.migrate import database_revision, head_revision
 from .http.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
+from .limits.eviction import check_counters_redis
 from .observability.logs import configure_logging
 from .settings import Settings, load_settings
 
@@ -186,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     check_workers(settings, worker_count(arguments))
     check_database(settings)  # so does a database that cannot be used
     configure_logging(settings.log_format, settings.log_level, access_log=settings.access_log)
+    # Lockouts that a cache flood could evict: production stops here in one line, development warns.
+    check_counters_redis(settings.counters_redis_url(), production=settings.environment == "production")
     removed = clear_multiprocess_dir()  # before any worker writes there
     if removed:
         logger.info("metrics: removed %d files of an earlier run from PROMETHEUS_MULTIPROC_DIR", removed)

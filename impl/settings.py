@@ -98,7 +98,10 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: int = Field(default=8, ge=1)
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     limit_concurrency: int = Field(default=1024, ge=1)
-    # Abuse limits (0 turns one off), shared through Redis when REDIS_URL is set.
+    # The abuse limits' counters: a Redis that never evicts (maxmemory-policy noeviction), so a flood of cached
+    # answers cannot push a lockout out; unset: REDIS_URL's. `python -m impl.serve` checks the policy.
+    limits_redis_url: str | None = None
+    # Abuse limits (0 turns one off), shared through Redis when LIMITS_REDIS_URL or REDIS_URL is set.
     # Login, registration and refresh from one address, per minute, together.
     rate_limit_per_address_per_minute: int = Field(default=120, ge=0)
     # Failed logins in a window: per account from one address, then per account from addresses
@@ -167,6 +170,10 @@ class Settings(BaseSettings):
                 f"at least {MIN_SECRET_BITS} needed); {GENERATE_HINT}"
             )
         return self
+
+    def counters_redis_url(self) -> str | None:
+        """Where the abuse counters live: LIMITS_REDIS_URL, else REDIS_URL, else (None) in process."""
+        return self.limits_redis_url or self.redis_url
 
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip())

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, free_port, fresh_database
+from tests.conftest import ADMIN, free_port
 from tests.helpers import assert_problem, bearer
 from tests.servers import ApiServer
 from tests.spec_responses import check_async_response
@@ -59,11 +59,6 @@ def worker_processes(parent: int) -> int:
     return sum(b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children)
 
 
-@pytest.fixture
-def empty_database(database_url: str, tmp_path: Path) -> str:
-    return fresh_database(database_url, tmp_path)  # outside the test's event loop: it runs one of its own
-
-
 @pytest.mark.anyio
 async def test_two_workers_with_redis_start_and_a_deactivated_users_token_is_refused_by_every_worker(
     empty_database: str, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
@@ -85,7 +80,9 @@ async def test_two_workers_with_redis_start_and_a_deactivated_users_token_is_ref
         ADMIN_PASSWORD=ADMIN["password"],
     )
     env.pop("WEB_CONCURRENCY", None)
-    command = [*SERVE, "--port", str(port), "--workers", "2"]
+    # uvicorn kills a worker that does not answer its supervisor's ping within 5 s, and a worker importing
+    # the app on a loaded 2-core machine can take longer: the test gives them 60 s.
+    command = [*SERVE, "--port", str(port), "--workers", "2", "--timeout-worker-healthcheck", "60"]
     with ApiServer.running(command, env, tmp_path / "api.log", port) as api:
         # No keep-alive: every request opens a connection, which either worker may accept.
         async with httpx.AsyncClient(
