@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # One process by design without Redis: accounts may then be kept in memory (see AccountCache).
     accounts = AccountCache(enabled=not cache.shared)
-    counters = counters_from_url(settings.redis_url, prefix=settings.cache_prefix + "limits:")
+    counters = counters_from_url(settings.counters_redis_url(), prefix=settings.cache_prefix + "limits:")
     throttle = LoginThrottle(
         counters,
         per_account_address=settings.login_failures_per_account_address,

@@ -18,6 +18,10 @@ shutdown timeout cuts before it was answered gets a 503 problem (uvicorn would
 send a bare 500). A shutdown that SIGTERM asked for exits 0 (uvicorn re-raises
 the signal once it has drained, which would end the process as killed by it).
 
+More than one worker (`--workers N`, or WEB_CONCURRENCY, which uvicorn reads)
+without `REDIS_URL` is refused in one line: each worker would keep its own
+cache, counters and accounts.
+
 With `PROMETHEUS_MULTIPROC_DIR` set, the directory is created if missing and
 emptied of the metric files (`*.db`) of earlier runs before any worker starts,
 so a restart never reports dead workers' counts. This module imports the app
@@ -44,6 +48,7 @@ from contract_runtime.problems import Problem, problem_document
 
 from .db.migrate import database_revision, head_revision
 from .http.problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
+from .limits.eviction import check_counters_redis
 from .observability.logs import configure_logging
 from .settings import Settings, load_settings
 
@@ -145,6 +150,31 @@ def clear_multiprocess_dir(environ: Mapping[str, str] = os.environ) -> int:
     return len(stale)
 
 
+def worker_count(arguments: list[str], environ: Mapping[str, str] = os.environ) -> int:
+    """The worker processes uvicorn will start: the last `--workers N` (or `--workers=N`) on the command
+    line, else WEB_CONCURRENCY, else one. A value that is not a number counts as one: uvicorn refuses it."""
+    given: str | None = environ.get("WEB_CONCURRENCY")
+    for index, argument in enumerate(arguments):
+        if argument == "--workers" and index + 1 < len(arguments):
+            given = arguments[index + 1]
+        elif argument.startswith("--workers="):
+            given = argument.partition("=")[2]
+    try:
+        return int(given or 1)
+    except ValueError:
+        return 1
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Without Redis each process keeps its own cache, counters and accounts: several workers would
+    answer old and new data in turn and accept a revoked token on some of them. Refused in one line."""
+    if workers > 1 and not settings.redis_url:
+        raise SystemExit(
+            f"catalog-api: {workers} workers (--workers or WEB_CONCURRENCY) need REDIS_URL: without it each worker "
+            "keeps its own cache, rate-limit counters and accounts, and they disagree; set REDIS_URL or run one worker"
+        )
+
+
 def _drained(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -154,8 +184,11 @@ def main(argv: list[str] | None = None) -> None:
     if any(argument in ("-h", "--help") for argument in arguments):
         uvicorn_main.main(args=["--help"], prog_name="python -m impl.serve [uvicorn options]")
     settings = load_settings()  # a refused setting stops here, in one line
+    check_workers(settings, worker_count(arguments))
     check_database(settings)  # so does a database that cannot be used
     configure_logging(settings.log_format, settings.log_level, access_log=settings.access_log)
+    # Lockouts that a cache flood could evict: production stops here in one line, development warns.
+    check_counters_redis(settings.counters_redis_url(), production=settings.environment == "production")
     removed = clear_multiprocess_dir()  # before any worker writes there
     if removed:
         logger.info("metrics: removed %d files of an earlier run from PROMETHEUS_MULTIPROC_DIR", removed)

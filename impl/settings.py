@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -10,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .security.password_policy import account_words, refusal
+from .security.password_policy import account_words, guess_bits, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,9 @@ MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128  # the spec's UserRegister.pas
 # Words of documented placeholders (.env.example says "change-me-..."), refused in production.
 PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "replace", "example", "secret-key", "<", ">")
 MIN_DISTINCT_CHARACTERS = 12  # "x" * 48 is 48 bytes and no secret
+# Production keys: zxcvbn's guess count (words, sequences and repeats cost little), as bits. 128 bits take
+# 2**128 offline guesses at a token's HMAC; secrets.token_urlsafe(48) has about 208, token_hex(32) 207.
+MIN_SECRET_BITS = 128
 GENERATE_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
@@ -93,7 +98,10 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: int = Field(default=8, ge=1)
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     limit_concurrency: int = Field(default=1024, ge=1)
-    # Abuse limits (0 turns one off), shared through Redis when REDIS_URL is set.
+    # The abuse limits' counters: a Redis that never evicts (maxmemory-policy noeviction), so a flood of cached
+    # answers cannot push a lockout out; unset: REDIS_URL's. `python -m impl.serve` checks the policy.
+    limits_redis_url: str | None = None
+    # Abuse limits (0 turns one off), shared through Redis when LIMITS_REDIS_URL or REDIS_URL is set.
     # Login, registration and refresh from one address, per minute, together.
     rate_limit_per_address_per_minute: int = Field(default=120, ge=0)
     # Failed logins in a window: per account from one address, then per account from addresses
@@ -165,7 +173,16 @@ class Settings(BaseSettings):
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes; {GENERATE_HINT}")
         if self.environment == "production" and placeholder_like(key):
             raise ValueError(f"SECRET_KEY looks like a placeholder, not a random key; {GENERATE_HINT}")
+        if self.environment == "production" and (bits := guess_bits(key)) < MIN_SECRET_BITS:
+            raise ValueError(
+                f"SECRET_KEY is too easy to guess (about {bits:.0f} bits by zxcvbn's estimate, "
+                f"at least {MIN_SECRET_BITS} needed); {GENERATE_HINT}"
+            )
         return self
+
+    def counters_redis_url(self) -> str | None:
+        """Where the abuse counters live: LIMITS_REDIS_URL, else REDIS_URL, else (None) in process."""
+        return self.limits_redis_url or self.redis_url
 
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip())
@@ -183,8 +200,15 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Workers starting together each generate one: the first link wins, and all read the winner's.
+            draft = path.with_name(f".secret_key.{os.getpid()}")
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.link(draft, path)
+            finally:
+                draft.unlink()
         logger.warning("SECRET_KEY is not set: using the generated key in %s (development only)", path)
         return path.read_text().strip()
 

@@ -39,10 +39,11 @@ OUTSIDE_SETTINGS = {
     "PORT": "the image's CMD: where uvicorn listens",
 }
 # Never a literal value nor a ConfigMap entry: only a secretKeyRef to an existing Secret.
-SECRET_NAMES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ADMIN_PASSWORD")
+SECRET_NAMES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "LIMITS_REDIS_URL", "ADMIN_PASSWORD")
 # What the API container must get from a Secret (production refuses to start without SECRET_KEY;
-# without DATABASE_URL it would write SQLite into the read-only DATA_DIR; REDIS_URL makes replicas one cache).
-REQUIRED_SECRETS = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+# without DATABASE_URL it would write SQLite into the read-only DATA_DIR; REDIS_URL makes replicas one cache;
+# LIMITS_REDIS_URL keeps the abuse counters where the cache's evictions cannot reach them).
+REQUIRED_SECRETS = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "LIMITS_REDIS_URL")
 # A URL with a password in it: scheme://user:password@host.
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 # Python's and the libraries' temporary files (TMPDIR unset): the one place the app may write.
@@ -415,6 +416,18 @@ def check_secrets(variant: Variant, repo: Repository) -> str:
     return f"{', '.join(REQUIRED_SECRETS)} only by secretKeyRef (Secret {', '.join(names)}); no secret in a ConfigMap"
 
 
+def check_counters(variant: Variant, repo: Repository) -> str:
+    env = environment(variant, api_container(variant.one("Deployment")))
+    counters, cache = env.get("LIMITS_REDIS_URL"), env.get("REDIS_URL")
+    if counters is None or counters.secret is None:
+        raise Failed("the API has no LIMITS_REDIS_URL from a Secret: the counters would share the cache's Redis")
+    if cache is not None and counters.secret == cache.secret:
+        raise Failed(
+            f"LIMITS_REDIS_URL reads the cache's own Secret key {counters.secret}: its evictions reach lockouts"
+        )
+    return f"counters in Secret key {counters.secret[1]}, apart from the cache's (the server checks it never evicts)"
+
+
 def check_migrations(variant: Variant, repo: Repository) -> str:
     job = variant.one("Job")
     deployment = variant.one("Deployment")
@@ -575,6 +588,7 @@ CHECKS: list[tuple[str, Callable[[Variant, Repository], str]]] = [
     ("termination", check_termination),
     ("settings", check_settings),
     ("secrets", check_secrets),
+    ("counters", check_counters),
     ("migrations", check_migrations),
     ("scaling", check_scaling),
     ("connections", check_connections),
@@ -601,6 +615,11 @@ def pod_of(objects: Variant, kind: str) -> dict[str, Any]:
 
 def add_secret(v: Variant) -> None:
     v.objects[("Secret", "catalog-api")] = {"kind": "Secret", "metadata": {"name": "catalog-api"}}
+
+
+def env_entry(v: Variant, name: str) -> dict[str, Any]:
+    entry: dict[str, Any] = next(entry for entry in api_of(v)["env"] if entry["name"] == name)
+    return entry
 
 
 def trust_everyone(v: Variant) -> None:
@@ -657,6 +676,12 @@ BREAKAGES: list[tuple[str, str, Callable[[Variant], None]]] = [
         "secrets",
         "a Redis password in the ConfigMap",
         lambda v: config_of(v).update(CACHE_URL="redis://:pw@redis:6379/0"),
+    ),
+    ("counters", "no LIMITS_REDIS_URL", lambda v: api_of(v)["env"].remove(env_entry(v, "LIMITS_REDIS_URL"))),
+    (
+        "counters",
+        "the counters read the cache's Redis",
+        lambda v: env_entry(v, "LIMITS_REDIS_URL")["valueFrom"]["secretKeyRef"].update(key="REDIS_URL"),
     ),
     ("migrations", "the Job runs something else", lambda v: pod_of(v, "Job")["containers"][0].update(command=["true"])),
     ("migrations", "new pods do not wait for the migration", lambda v: pod_of(v, "Deployment").pop("initContainers")),

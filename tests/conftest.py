@@ -115,6 +115,12 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
+def empty_database(database_url: str, tmp_path: Path) -> str:
+    """This test's empty database at the newest migration, for an API process it starts itself."""
+    return fresh_database(database_url, tmp_path)  # a fixture: outside the test's event loop
+
+
+@pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):

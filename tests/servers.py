@@ -208,14 +208,15 @@ class Stoppable:
 
 
 class RedisServer(Stoppable):
-    """A redis-server of a test's own on `port` (no persistence), files in `folder`."""
+    """A redis-server of a test's own on `port` (no persistence), files in `folder`; `options` are more of
+    redis-server's (`"--maxmemory", "2mb"`)."""
 
-    def __init__(self, binary: str, port: int, folder: Path) -> None:
+    def __init__(self, binary: str, port: int, folder: Path, *options: str) -> None:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(
-            [*command, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*command, "--dir", str(folder), *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(port)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from impl.settings import InvalidSettings, Settings, load_settings
+from impl.settings import GENERATE_HINT, InvalidSettings, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = next(
@@ -29,6 +31,42 @@ def test_every_environment_refuses_a_key_shorter_than_32_bytes(environment: str,
 def test_production_refuses_a_placeholder_or_a_key_that_looks_like_one(key: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="placeholder"):
         Settings(environment="production", secret_key=key, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "correct-horse-battery-staple-1234",  # four dictionary words and a sequence: about 82 bits
+        "0123456789abcdef0123456789abcdef",  # a sequence, repeated: about 15 bits
+        "3a7bd3e2360a3d29eeb4f5c1a8b06f7c" * 2,  # 64 hex characters, the second half repeating the first
+    ],
+)
+def test_production_refuses_a_key_that_is_long_but_easy_to_guess_naming_how_to_generate_one(
+    key: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", key)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    with pytest.raises(InvalidSettings) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert message.startswith("catalog-api: invalid settings: SECRET_KEY is too easy to guess (about ")
+    assert "at least 128 needed" in message
+    assert message.endswith(GENERATE_HINT)
+    assert "\n" not in message
+    assert key not in message
+    # Outside production such a key is still taken (tests and development use memorable ones).
+    assert Settings(environment="development", secret_key=key, data_dir=tmp_path).secret_key is not None
+
+
+@pytest.mark.parametrize(
+    "make_key", [lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(32), lambda: secrets.token_urlsafe(32)]
+)
+def test_production_takes_keys_the_secrets_module_generates(make_key: Callable[[], str], tmp_path: Path) -> None:
+    for _ in range(20):  # fresh keys each time: none of them happens to look guessable
+        key = make_key()
+        settings = Settings(environment="production", secret_key=key, data_dir=tmp_path)
+        assert settings.resolved_secret() == key
 
 
 def test_production_takes_a_random_key_and_development_keeps_its_generated_default(tmp_path: Path) -> None:
