@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from databases import Database
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy import Column, ColumnElement, and_, func, literal, or_, select, tuple_, update
 
 from .folding import fold
 from .records import columns_for, record_of
@@ -166,16 +166,22 @@ async def count(db: Database, *, selection: Selection, cap: int) -> int:
 def after(selection: Selection, position: Sequence[Any]) -> ColumnElement[bool]:
     """The rows that come after `position` (a row's sort keys) in the selection's order.
 
-    One row-value comparison when every key runs the same way (an index on the keys seeks to it on
+    A row-value comparison when every key runs the same way (an index on the keys seeks to it on
     both databases); otherwise, key by key: equal on the keys before, past it on this one."""
     if len(position) != len(selection.keys):
         raise ValueError("a position has one value per sort key")
     values = [literal(value, type_=key.expression.type) for key, value in zip(selection.keys, position, strict=True)]
     expressions = [key.expression for key in selection.keys]
     if len({key.descending for key in selection.keys}) == 1:
-        if selection.keys[0].descending:
-            return tuple_(*expressions) < tuple_(*values)
-        return tuple_(*expressions) > tuple_(*values)
+        descending = selection.keys[0].descending
+        past = tuple_(*expressions) < tuple_(*values) if descending else tuple_(*expressions) > tuple_(*values)
+        if isinstance(expressions[0], Column):
+            return past
+        # SQLite seeks an expression index (py_lower(name), id) by a bound on the expression alone, never by
+        # the row value: the implied bound is spelled out. On a column it would make SQLite seek by it instead
+        # of the row value, and walk every tie of the key (a stock of 0) before the position.
+        bound = expressions[0] <= values[0] if descending else expressions[0] >= values[0]
+        return and_(bound, past)
     alternatives = []
     for i, key in enumerate(selection.keys):
         past = key.expression < values[i] if key.descending else key.expression > values[i]
