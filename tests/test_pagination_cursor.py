@@ -10,12 +10,15 @@ understated.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from impl.services import cursors
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.anyio
@@ -283,3 +286,53 @@ async def test_cursor_pages_are_cached_by_their_cursor(admin_client: httpx.Async
     assert again.headers["link"] == second.headers["link"]
     assert third.headers["x-cache"] == "MISS"
     assert {item["id"] for item in third.json()["items"]}.isdisjoint(item["id"] for item in second.json()["items"])
+
+
+def reforged(cursor: str, first_key: list[Any]) -> str:
+    """`cursor` with its first key replaced and its check recomputed: what a client that read
+    impl/services/cursors.py could send."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    document = json.loads(raw[1 + cursors.CHECK_BYTES :])
+    document["k"][0] = first_key
+    body = json.dumps(document).encode()
+    check = hashlib.sha256(cursors._DOMAIN + body).digest()[: cursors.CHECK_BYTES]
+    return base64.urlsafe_b64encode(raw[:1] + check + body).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "first_key"),
+    [
+        ("price", ["i", 2**70]),
+        ("price", ["s", "12"]),
+        ("stock", ["t", "2026-01-01T00:00:00+00:00"]),
+        ("name", ["s", "lamp\x00"]),
+        ("name", ["i", 1]),
+        ("created_at", ["t", "0001-01-01T00:00:00+05:00"]),
+        ("created_at", ["t", "2026-01-01T00:00:00"]),
+    ],
+)
+async def test_a_rebuilt_cursor_with_values_no_row_has_is_422_never_500(
+    admin_client: httpx.AsyncClient, sort_by: str, first_key: list[Any]
+) -> None:
+    await seed_with_ties(admin_client, count=4)
+    query: dict[str, Any] = {"sort_by": sort_by, "sort_order": "asc", "page_size": 1}
+    cursor = (await get(admin_client, PRODUCTS, **query)).json()["next_cursor"]
+
+    problem = assert_problem(
+        await admin_client.get(PRODUCTS, params={**query, "cursor": reforged(cursor, first_key)}), 422
+    )
+
+    assert problem["errors"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_a_rebuilt_cursor_of_the_right_shape_only_chooses_where_its_page_starts(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    await seed_with_ties(admin_client, count=6)
+    query: dict[str, Any] = {"sort_by": "price", "sort_order": "asc", "page_size": 100}
+    cursor = (await get(admin_client, PRODUCTS, **{**query, "page_size": 1})).json()["next_cursor"]
+    everything = (await get(admin_client, PRODUCTS, **query)).json()["items"]
+
+    from_cheap = await get(admin_client, PRODUCTS, **query, cursor=reforged(cursor, ["i", 600]))
+
+    assert from_cheap.json()["items"] == [item for item in everything if item["price"] > 6.0]

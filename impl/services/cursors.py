@@ -23,7 +23,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +32,7 @@ CHECK_BYTES = 12
 _DOMAIN = b"catalog-api page cursor\x00"
 
 KeyValue = int | str | datetime | UUID
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class InvalidCursor(ValueError):
@@ -102,17 +103,19 @@ def _untagged(item: object) -> KeyValue:
     if not isinstance(item, list) or len(item) != 2:
         raise InvalidCursor("The cursor is not one this API issued.")
     tag, value = item
+    # A token rebuilt by hand passes the check: its values must still be ones a database takes as
+    # parameters (a 64-bit integer, text without NUL, a moment that exists in UTC), never a 500.
     try:
-        if tag == "i" and isinstance(value, int) and not isinstance(value, bool):
+        if tag == "i" and isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX:
             return value
-        if tag == "s" and isinstance(value, str):
+        if tag == "s" and isinstance(value, str) and "\x00" not in value:
             return value
         if tag == "t" and isinstance(value, str):
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is not None:
-                return moment
+                return moment.astimezone(UTC)
         if tag == "u" and isinstance(value, str):
             return UUID(hex=value)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     raise InvalidCursor("The cursor is not one this API issued.")
