@@ -186,6 +186,8 @@ async def test_a_cursor_sent_with_another_query_is_422_naming_cursor(admin_clien
     problem = assert_problem(await admin_client.get(PRODUCTS, params={"cursor": search_cursor}), 422)
     assert problem["errors"][0]["loc"] == ["query", "cursor"]
 
+    # Matching ignores case, and so does a cursor's query.
+    assert (await admin_client.get(SEARCH, params={"q": "LAMP", "cursor": search_cursor})).status_code == 200
     # The page size is not part of the query a cursor belongs to.
     resized = await get(admin_client, PRODUCTS, sort_by="price", sort_order="asc", page_size=3, cursor=cursor)
     assert len(resized.json()["items"]) == 3

@@ -114,7 +114,8 @@ class PageStart:
 def fingerprint(kind: str, selection: Selection, matching: object) -> str:
     """What a cursor must be sent with again: the kind of query, its order and what it matches.
 
-    `page_size` is not part of it: a walk may change its page size between pages."""
+    `page_size` is not part of it: a walk may change its page size between pages. Text that matches
+    case-insensitively (`q`, `name`) comes lower-cased, as in the cache's key: "TV" and "tv" are one query."""
     return json.dumps([kind, selection.order, matching], sort_keys=True, default=str, separators=(",", ":"))
 
 
@@ -195,7 +196,8 @@ class ProductService:
         filters = list_filter(query)
         descending = query.sort_order is SortOrder.desc
         selection = product_rows.list_selection(filters, sort_by=query.sort_by.value, descending=descending)
-        where = start_of(query, selection, fingerprint("list", selection, dataclasses.asdict(filters)))
+        matching = dataclasses.asdict(dataclasses.replace(filters, name=filters.name and filters.name.lower()))
+        where = start_of(query, selection, fingerprint("list", selection, matching))
         cached = await self._cache.fetch(query_key("list", query), lambda: self._page(selection, where))
         return answer(
             cached,
@@ -210,7 +212,7 @@ class ProductService:
         self, *, query: SearchProductsQuery, if_none_match: str | None
     ) -> SearchProducts200Response | SearchProducts304Response:
         selection = product_rows.search_selection(query.q)
-        where = start_of(query, selection, fingerprint("search", selection, query.q))
+        where = start_of(query, selection, fingerprint("search", selection, query.q.lower()))
         cached = await self._cache.fetch(query_key("search", query), lambda: self._page(selection, where))
         return answer(
             cached,
