@@ -18,7 +18,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from impl.db import products as product_rows
+from impl.db.database import Db
+from impl.db.folding import fold
+from impl.db.products import Positioned, Selection, SortKey
+from impl.db.tables import products
 from impl.services import cursors
+from impl.settings import Settings
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.anyio
@@ -338,3 +344,32 @@ async def test_a_rebuilt_cursor_of_the_right_shape_only_chooses_where_its_page_s
     from_cheap = await get(admin_client, PRODUCTS, **query, cursor=reforged(cursor, ["i", 600]))
 
     assert from_cheap.json()["items"] == [item for item in everything if item["price"] > 6.0]
+
+
+async def test_the_keyset_follows_orders_whose_keys_run_both_ways(
+    admin_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """No list sorts one key down and the next up yet; the keyset takes any order (a ranked search's
+    tier, name and id is next), so the mixed case is walked here, below HTTP."""
+    await seed_with_ties(admin_client, count=13)
+    selection = Selection(
+        (products.c.category == "Ties",),
+        (SortKey(products.c.price_cents, descending=True), SortKey(fold(products.c.name)), SortKey(products.c.id)),
+        "price desc, name, id",
+    )
+    db = Db(settings.resolved_database_url())
+    await db.connect()
+    try:
+        everything = await product_rows.page(db.database, selection=selection, limit=100)
+        walked: list[Positioned] = []
+        position = None
+        while chunk := await product_rows.page(db.database, selection=selection, limit=2, after_position=position):
+            walked.extend(chunk)
+            position = chunk[-1].keys
+    finally:
+        await db.disconnect()
+
+    assert [row.record.id for row in walked] == [row.record.id for row in everything]
+    assert len(everything) == 13
+    prices = [row.record.price_cents for row in everything]
+    assert prices == sorted(prices, reverse=True)
