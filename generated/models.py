@@ -306,9 +306,28 @@ class ProductPage(BaseModel):
             description='False when there are more than 1,000 matches and `total` stops at 1,000.'
         ),
     ]
-    page: Annotated[int, Field(ge=1)]
+    page: Annotated[
+        Optional[int],
+        Field(
+            description='The page number; null on a page asked for by `cursor`.', ge=1
+        ),
+    ]
     page_size: Annotated[int, Field(ge=1)]
-    pages: Annotated[int, Field(ge=0)]
+    pages: Annotated[
+        Optional[int],
+        Field(
+            description='The number of pages; null when `total_exact` is false (it would understate).',
+            ge=0,
+        ),
+    ]
+    next_cursor: Annotated[
+        Optional[str],
+        Field(
+            description='Send as `cursor` (with the same query) for the next page; null on the last page.',
+            max_length=2048,
+            pattern='^[A-Za-z0-9_-]+$',
+        ),
+    ]
 
 
 class ProductSortField(StrEnum):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import event, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from impl.db.folding import register_sqlite_functions
 from impl.db.tables import metadata
 
 config = context.config
@@ -27,6 +28,9 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        # Indexes on py_lower(name) (0006) are computed by every write to products, a migration's too.
+        event.listen(engine.sync_engine, "connect", lambda connection, _: register_sqlite_functions(connection))
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -23,7 +23,7 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 PRODUCT_FIELDS = {"id", "name", "description", "price", "stock", "category", "sku", "created_at", "updated_at"}
-PAGE_FIELDS = {"items", "total", "total_exact", "page", "page_size", "pages"}
+PAGE_FIELDS = {"items", "total", "total_exact", "page", "page_size", "pages", "next_cursor"}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -496,7 +496,15 @@ async def test_delete_unknown_product_is_404(admin_client: httpx.AsyncClient) ->
 async def test_empty_catalog_is_an_empty_first_page(client: httpx.AsyncClient) -> None:
     page = await get_page(client)
 
-    assert page == {"items": [], "total": 0, "total_exact": True, "page": 1, "page_size": 10, "pages": 0}
+    assert page == {
+        "items": [],
+        "total": 0,
+        "total_exact": True,
+        "page": 1,
+        "page_size": 10,
+        "pages": 0,
+        "next_cursor": None,
+    }
 
 
 async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
@@ -516,7 +524,15 @@ async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
     assert names(first) == [f"Item {n:02d}" for n in range(10)]
     assert third["page"] == 3
     assert names(third) == [f"Item {n:02d}" for n in range(20, 25)]
-    assert past == {"items": [], "total": 25, "total_exact": True, "page": 4, "page_size": 10, "pages": 3}
+    assert past == {
+        "items": [],
+        "total": 25,
+        "total_exact": True,
+        "page": 4,
+        "page_size": 10,
+        "pages": 3,
+        "next_cursor": None,
+    }
 
 
 def page_links(response: httpx.Response) -> dict[str, str]:
@@ -546,16 +562,13 @@ async def test_following_next_links_walks_every_page_with_the_query_kept(admin_c
 
     assert seen == [f"Linked {n}" for n in range(7)]
     query = "page_size=3&category=Links&sort_by=name&sort_order=asc"
-    assert visited[0] == {
+    # `next` goes by cursor; the others by page number.
+    assert visited[0]["next"].startswith(f"{PRODUCTS}?{query}&cursor=")
+    assert {rel: target for rel, target in visited[0].items() if rel != "next"} == {
         "first": f"{PRODUCTS}?{query}&page=1",
-        "next": f"{PRODUCTS}?{query}&page=2",
         "last": f"{PRODUCTS}?{query}&page=3",
     }
-    assert visited[2] == {
-        "first": f"{PRODUCTS}?{query}&page=1",
-        "prev": f"{PRODUCTS}?{query}&page=2",
-        "last": f"{PRODUCTS}?{query}&page=3",
-    }
+    assert visited[2] == {"first": f"{PRODUCTS}?{query}&page=1", "last": f"{PRODUCTS}?{query}&page=3"}
 
 
 async def test_links_on_search_users_and_an_empty_list(admin_client: httpx.AsyncClient) -> None:
@@ -611,10 +624,13 @@ async def test_default_page_size_is_ten(admin_client: httpx.AsyncClient) -> None
 async def test_extreme_valid_pagination_values_are_accepted(admin_client: httpx.AsyncClient) -> None:
     await create(admin_client, "EXT-1")
 
-    largest = await get_page(admin_client, page=10000, page_size=100)
+    # The page window's edges: page × page_size = 10,000.
+    deepest = await get_page(admin_client, page=10000, page_size=1)
+    largest = await get_page(admin_client, page=100, page_size=100)
     smallest = await get_page(admin_client, page=1, page_size=1)
 
-    assert largest == {"items": [], "total": 1, "total_exact": True, "page": 10000, "page_size": 100, "pages": 1}
+    for page in (deepest, largest):
+        assert (page["items"], page["total"], page["pages"], page["next_cursor"]) == ([], 1, 1, None)
     assert len(smallest["items"]) == 1
     assert smallest["pages"] == 1
 
@@ -991,13 +1007,29 @@ async def test_search_paginates(admin_client: httpx.AsyncClient) -> None:
     }
     assert names(first) == [f"Match {n:02d}" for n in range(5)]
     assert names(last) == ["Match 10", "Match 11"]
-    assert past == {"items": [], "total": 12, "total_exact": True, "page": 4, "page_size": 5, "pages": 3}
+    assert past == {
+        "items": [],
+        "total": 12,
+        "total_exact": True,
+        "page": 4,
+        "page_size": 5,
+        "pages": 3,
+        "next_cursor": None,
+    }
 
 
 async def test_search_with_no_match_is_an_empty_page(client: httpx.AsyncClient) -> None:
     page = await get_page(client, SEARCH, q="anything")
 
-    assert page == {"items": [], "total": 0, "total_exact": True, "page": 1, "page_size": 10, "pages": 0}
+    assert page == {
+        "items": [],
+        "total": 0,
+        "total_exact": True,
+        "page": 1,
+        "page_size": 10,
+        "pages": 0,
+        "next_cursor": None,
+    }
 
 
 async def test_search_accepts_a_hundred_characters(client: httpx.AsyncClient) -> None:
@@ -1410,7 +1442,7 @@ async def test_matches_past_the_count_cap_report_a_capped_total(
         await create(admin_client, f"CAP-{n}", name=f"Capped {n}")
     for path, params in ((PRODUCTS, {}), (SEARCH, {"q": "capped"})):
         page = await get_page(admin_client, path, page_size=2, **params)
-        assert (page["total"], page["total_exact"], page["pages"]) == (3, False, 2)
+        assert (page["total"], page["total_exact"], page["pages"]) == (3, False, None)
         assert len(page["items"]) == 2
     last = await get_page(admin_client, page=3, page_size=2)
     assert len(last["items"]) == 1  # pages past the counted ones still answer

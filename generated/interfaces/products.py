@@ -52,6 +52,7 @@ class ListProductsQuery:
 
     page: int = 1
     page_size: int = 10
+    cursor: str | None = None
     name: str | None = None
     category: str | None = None
     min_price: float | None = None
@@ -115,6 +116,7 @@ class SearchProductsQuery:
     q: str
     page: int = 1
     page_size: int = 10
+    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

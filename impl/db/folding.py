@@ -37,9 +37,14 @@ def _py_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
 
+def register_sqlite_functions(connection: Any) -> None:
+    """Teach a SQLite connection (sqlite3's, or SQLAlchemy's adapter of aiosqlite's) py_lower()."""
+    connection.create_function("py_lower", 1, _py_lower, deterministic=True)
+
+
 class FoldingConnection(sqlite3.Connection):
     """A sqlite3 connection that knows py_lower()."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.create_function("py_lower", 1, _py_lower, deterministic=True)
+        register_sqlite_functions(self)

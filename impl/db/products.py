@@ -2,18 +2,27 @@
 
 Lists and searches are described by a `Selection` (filter clauses and an
 order), built here from plain values, so no caller writes SQL.
+
+An order is a tuple of `SortKey`s ending with the primary key, so every row has
+a position of its own. Deep pages are read by keyset (sqlakeyset's way): the
+page after a row holds the rows whose keys come after that row's keys in the
+order, `(key, id) > (last key, last id)` ascending and `<` descending, which an
+index on the same keys answers by walking on from that point. Nothing here
+knows which keys an order has, so any order (a relevance tier, then the name,
+then id) pages the same way. Sort keys are never NULL (the columns are NOT
+NULL), which the comparison relies on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from databases import Database
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import Column, ColumnElement, and_, func, literal, or_, select, tuple_, update
 
 from .folding import fold
 from .records import columns_for, record_of
@@ -54,9 +63,32 @@ class ProductFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class SortKey:
+    expression: ColumnElement[Any]
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
+    """Which products (`clauses`) in which order (`keys`, the last one unique: the primary key).
+
+    `order` names the order in words, for whoever must tell two orders apart (a page cursor)."""
+
     clauses: tuple[ColumnElement[bool], ...]
-    order_by: tuple[Any, ...]
+    keys: tuple[SortKey, ...]
+    order: str
+
+    @property
+    def order_by(self) -> tuple[ColumnElement[Any], ...]:
+        return tuple(key.expression.desc() if key.descending else key.expression.asc() for key in self.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Positioned:
+    """A row of a page, with its sort keys as the database compares them (a cursor's position)."""
+
+    record: ProductRecord
+    keys: tuple[Any, ...]
 
 
 _COLUMNS = columns_for(products, ProductRecord)
@@ -88,9 +120,8 @@ def list_selection(filters: ProductFilter, *, sort_by: str, descending: bool) ->
         clauses.append(products.c.price_cents <= filters.max_cents)
     if filters.in_stock_only:
         clauses.append(products.c.stock > 0)
-    column = SORT_COLUMNS[sort_by]
-    order = (column.desc(), products.c.id.desc()) if descending else (column.asc(), products.c.id.asc())
-    return Selection(tuple(clauses), order)
+    keys = (SortKey(SORT_COLUMNS[sort_by], descending), SortKey(products.c.id, descending))
+    return Selection(tuple(clauses), keys, f"{sort_by} {'desc' if descending else 'asc'}")
 
 
 def search_selection(term: str) -> Selection:
@@ -101,7 +132,7 @@ def search_selection(term: str) -> Selection:
         contains(products.c.category, term),
         contains(products.c.sku, term),
     )
-    return Selection((match,), (fold(products.c.name).asc(), products.c.id.asc()))
+    return Selection((match,), (SortKey(fold(products.c.name)), SortKey(products.c.id)), "name asc")
 
 
 async def insert(db: Database, *, values: Mapping[str, Any]) -> ProductRecord:
@@ -132,6 +163,47 @@ async def count(db: Database, *, selection: Selection, cap: int) -> int:
     return int(await db.fetch_val(select(func.count()).select_from(matches)) or 0)
 
 
-async def page(db: Database, *, selection: Selection, limit: int, offset: int) -> list[ProductRecord]:
-    query = select(*_COLUMNS).where(LIVE, *selection.clauses).order_by(*selection.order_by).limit(limit).offset(offset)
-    return [_record(row) for row in await db.fetch_all(query)]
+def after(selection: Selection, position: Sequence[Any]) -> ColumnElement[bool]:
+    """The rows that come after `position` (a row's sort keys) in the selection's order.
+
+    A row-value comparison when every key runs the same way (an index on the keys seeks to it on
+    both databases); otherwise, key by key: equal on the keys before, past it on this one."""
+    if len(position) != len(selection.keys):
+        raise ValueError("a position has one value per sort key")
+    values = [literal(value, type_=key.expression.type) for key, value in zip(selection.keys, position, strict=True)]
+    expressions = [key.expression for key in selection.keys]
+    if len({key.descending for key in selection.keys}) == 1:
+        descending = selection.keys[0].descending
+        past = tuple_(*expressions) < tuple_(*values) if descending else tuple_(*expressions) > tuple_(*values)
+        if isinstance(expressions[0], Column):
+            return past
+        # SQLite seeks an expression index (py_lower(name), id) by a bound on the expression alone, never by
+        # the row value: the implied bound is spelled out. On a column it would make SQLite seek by it instead
+        # of the row value, and walk every tie of the key (a stock of 0) before the position.
+        bound = expressions[0] <= values[0] if descending else expressions[0] >= values[0]
+        return and_(bound, past)
+    alternatives = []
+    for i, key in enumerate(selection.keys):
+        past = key.expression < values[i] if key.descending else key.expression > values[i]
+        alternatives.append(and_(*(expressions[j] == values[j] for j in range(i)), past))
+    return or_(*alternatives)
+
+
+def key_types(selection: Selection) -> tuple[type, ...]:
+    """The Python type of each sort key's value, to check a position read back from a client."""
+    return tuple(key.expression.type.python_type for key in selection.keys)
+
+
+async def page(
+    db: Database, *, selection: Selection, limit: int, offset: int = 0, after_position: Sequence[Any] | None = None
+) -> list[Positioned]:
+    """Up to `limit` rows in the selection's order: from `offset`, or after the row at `after_position`."""
+    keys = [key.expression.label(f"sort_key_{i}") for i, key in enumerate(selection.keys)]
+    clauses = list(selection.clauses)
+    if after_position is not None:
+        clauses.append(after(selection, after_position))
+    query = select(*_COLUMNS, *keys).where(LIVE, *clauses).order_by(*selection.order_by).limit(limit).offset(offset)
+    return [
+        Positioned(_record(row), tuple(row[f"sort_key_{i}"] for i in range(len(keys))))
+        for row in await db.fetch_all(query)
+    ]

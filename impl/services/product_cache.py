@@ -70,18 +70,19 @@ class Cached:
 
 
 def _encode_paging(paging: Paging | None) -> bytes:
-    """`last,has_next` (`-` for an unknown last page); empty for an answer that is not a page."""
+    """`last,has_next,next_cursor` (`-` for an unknown last page, nothing for no cursor); empty for an answer
+    that is not a page. A cursor is base64url: never a comma or a newline."""
     if paging is None:
         return b""
     last = "-" if paging.last is None else str(paging.last)
-    return f"{last},{int(paging.has_next)}".encode()
+    return f"{last},{int(paging.has_next)},{paging.next_cursor or ''}".encode()
 
 
 def _decode_paging(text: bytes) -> Paging | None:
     if not text:
         return None
-    last, has_next = text.decode("ascii").split(",")
-    return Paging(last=None if last == "-" else int(last), has_next=has_next == "1")
+    last, has_next, cursor = text.decode("ascii").split(",")
+    return Paging(last=None if last == "-" else int(last), has_next=has_next == "1", next_cursor=cursor or None)
 
 
 def detail_key(product_id: UUID) -> str:

@@ -41,13 +41,16 @@ of this API: set CONTRACT_BASE_URL, CONTRACT_ADMIN_USERNAME and CONTRACT_ADMIN_P
   `product_id` or `user_id` is replaced by one of theirs, and the rest keep the
   generated or reused UUID (the 404 path; Schemathesis also reuses the ids its own
   requests created).
-- **Rules the spec states in prose are not contract failures.** Two refusals cannot
+- **Rules the spec states in prose are not contract failures.** Some refusals cannot
   be written in JSON Schema, so `positive_data_acceptance` would report them as
   schema-valid requests rejected: a password the common-password policy refuses (422,
   `password-policy` on `body.password`), and `max_price` below `min_price` on
   `GET /products` (422 on `query.max_price`, accepted only when the request's
   `min_price` is indeed above its `max_price`). A 422 whose every error is one of
-  those is accepted (`filter_failure`); any other 422 to a schema-valid request still
+  those is accepted (`filter_failure`); and so are a `page` past the page window
+  (`page` × `page_size` above 10,000, a 422 on `query.page` that points to cursors)
+  and a `cursor` the API did not issue for the query (a 422 on `query.cursor`: the
+  fuzzer makes its cursors up). Any other 422 to a schema-valid request still
   fails the run.
 - **Every link declared in openapi.yaml is followed.** At the end the links the
   stateful phase followed are compared with those the spec declares, and one never
@@ -100,6 +103,10 @@ LIVE = "contract-live-credential"
 FIXTURE_PRODUCTS = 5
 FIXTURE_USERS = 5
 PASSWORD_POLICY_RULE = "password-policy"
+# The product lists' page window and cursor rules (impl/services/products.py: PAGE_WINDOW, start_of).
+PAGE_WINDOW = 10_000
+PAGE_WINDOW_RULE = "page-window"
+CURSOR_RULE = "cursor"
 PROGRESS_EVERY_SECONDS = 60.0
 TIMEOUT = 30.0
 
@@ -355,6 +362,19 @@ def _prose_rule(error: object, case: Any) -> bool:
     # UserRegister / UserUpdate password: not common or easy to guess (zxcvbn; "password-policy").
     if where == ["body", "password"] and kind == PASSWORD_POLICY_RULE:
         return True
+    # GET /products and /products/search, page: "`page` × `page_size` at most 10,000 (past it a 422 that
+    # names `cursor`)".
+    if where == ["query", "page"] and kind == PAGE_WINDOW_RULE:
+        query = case.query or {}
+        try:
+            return int(query.get("page", 1)) * int(query.get("page_size", 10)) > PAGE_WINDOW
+        except (TypeError, ValueError):
+            return False
+    # The same, cursor: "A cursor of another query, or one this API did not issue, is a 422 on `cursor`"
+    # (and with a page other than 1). The fuzzer makes cursors up; those the API issues come in answers,
+    # which it does not send back, so every cursor it sends is one of those.
+    if where == ["query", "cursor"] and kind == CURSOR_RULE:
+        return bool((case.query or {}).get("cursor"))
     # GET /products max_price: "not below `min_price` (422)".
     if where == ["query", "max_price"]:
         query = case.query or {}
