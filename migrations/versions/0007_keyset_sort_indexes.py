@@ -15,8 +15,8 @@ reading one page. Two were missing, and one never served SQLite:
 
 PostgreSQL folds with lower(), as before.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
