@@ -31,15 +31,16 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, get_args
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from pydantic import BaseModel
 
 from .binding import BoundOperation
 from .context import request_id
-from .operations import Contract, Operation, Parameter, RequestBody
+from .operations import Contract, Operation, RequestBody
 from .principal import Authenticator, Principal
 from .problems import (
+    FieldIssue,
     Problem,
     RequestRejected,
     forbidden,
@@ -49,8 +50,10 @@ from .problems import (
     request_timeout,
     unauthorized,
     unsupported_media_type,
+    validation_failed,
 )
 from .results import RawJson, Result
+from .text import NotText, decode_component, decode_header, decode_pairs, not_text_issue, surrogate_locations
 from .validation import Validator, body_validator, coerce, parameters_validator
 
 Scope = MutableMapping[str, Any]
@@ -363,7 +366,8 @@ class ContractRouter:
                 return
             await self._send_problem(send, Problem(404, "not-found", "Not found", "No such path."))
             return
-        entry, path_values = matched
+        entry, decoded = matched
+        path_values = _path_texts(entry, scope, decoded) if decoded else decoded
         answer.route = entry.template
         if self._cors is not None:
             origin = _header(scope, b"origin")
@@ -393,7 +397,7 @@ class ContractRouter:
             self._in_flight -= 1
 
     async def _answer(
-        self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]
+        self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send, path_values: Mapping[str, str | NotText]
     ) -> None:
         try:
             result = await self._serve(endpoint, scope, receive, path_values)
@@ -462,7 +466,9 @@ class ContractRouter:
             405, "method-not-allowed", "Method not allowed", f"{method} is not allowed here.", headers={"Allow": allow}
         )
 
-    async def _serve(self, endpoint: _Endpoint, scope: Scope, receive: Receive, path_values: dict[str, str]) -> Any:
+    async def _serve(
+        self, endpoint: _Endpoint, scope: Scope, receive: Receive, path_values: Mapping[str, str | NotText]
+    ) -> Any:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         op = endpoint.operation
         kwargs: dict[str, Any] = {}
@@ -470,7 +476,7 @@ class ContractRouter:
             principal = await self._authorize(op, headers)
             kwargs["principal"] = principal
         if endpoint.parameters_validator is not None:
-            self._parse_parameters(endpoint, scope, headers, path_values, kwargs)
+            self._parse_parameters(endpoint, scope, path_values, kwargs)
         if endpoint.bodies:
             kwargs["body"] = await self._parse_body(endpoint, headers, receive)
         return await endpoint.handler(**kwargs)
@@ -479,24 +485,43 @@ class ContractRouter:
         self,
         endpoint: _Endpoint,
         scope: Scope,
-        headers: Mapping[str, str],
-        path_values: Mapping[str, str],
+        path_values: Mapping[str, str | NotText],
         kwargs: dict[str, Any],
     ) -> None:
-        path = _values(endpoint.path_params, path_values.get)
-        query: dict[str, Any] = {}
+        texts: dict[str, Mapping[str, str | NotText]] = {"path": path_values, "query": {}, "header": {}}
         if endpoint.query_params:
-            # Repeated names: the last wins, as for any parameter that is not an array.
-            sent = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-            query = _values(endpoint.query_params, sent.get)
-        header = _values(endpoint.header_params, lambda name: headers.get(name.lower()))
-        assert endpoint.parameters_validator is not None
-        endpoint.parameters_validator.check({"path": path, "query": query, "header": header})
-        for params, values in ((endpoint.path_params, path), (endpoint.header_params, header)):
+            texts["query"] = decode_pairs(scope["query_string"])
+        if endpoint.header_params:
+            wanted = {p.name.lower().encode("latin-1") for p in endpoint.header_params}
+            texts["header"] = {
+                name.decode("latin-1"): decode_header(value) for name, value in scope["headers"] if name in wanted
+            }
+        instance: dict[str, dict[str, Any]] = {}
+        not_text: list[FieldIssue] = []
+        params_at = {"path": endpoint.path_params, "query": endpoint.query_params, "header": endpoint.header_params}
+        for where, params in params_at.items():
+            sent = texts[where]
+            instance[where] = values = {}
             for p in params:
+                text = sent.get(p.name.lower() if where == "header" else p.name)
+                if isinstance(text, NotText):
+                    not_text.append(not_text_issue((where, p.name)))
+                elif text is not None:
+                    values[p.name] = coerce(text, p.json_type)
+        assert endpoint.parameters_validator is not None
+        if not_text:
+            # The schema judges text only; what it says about a field that is not text (say, "required") is moot.
+            bad = {issue.loc for issue in not_text}
+            issues = [i for i in endpoint.parameters_validator.issues(instance) if i.loc[:2] not in bad]
+            raise validation_failed([*not_text, *issues])
+        endpoint.parameters_validator.check(instance)
+        for where in ("path", "header"):
+            values = instance[where]
+            for p in params_at[where]:
                 value = values.get(p.name)
                 kwargs[p.python_name] = None if value is None else p.convert(value)
         if endpoint.query_type is not None:
+            query = instance["query"]
             fields = {p.python_name: p.convert(query[p.name]) for p in endpoint.query_params if p.name in query}
             kwargs["query"] = endpoint.query_type(**fields)
 
@@ -508,15 +533,17 @@ class ContractRouter:
         raw = await self._read_bounded(headers, receive)
         data: Any
         if media_type == "application/x-www-form-urlencoded":
-            try:
-                data = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-            except UnicodeDecodeError:
-                raise malformed("The form body is not valid UTF-8.") from None
+            fields = decode_pairs(raw)
+            not_text = [not_text_issue(("body", name)) for name, value in fields.items() if isinstance(value, NotText)]
+            data = fields
         else:
             try:
                 data = json.loads(raw, parse_constant=_reject_constant)
             except (ValueError, RecursionError):
                 raise malformed("The request body is not valid JSON.") from None
+            not_text = [not_text_issue(("body", *loc)) for loc in surrogate_locations(data)]
+        if not_text:
+            raise validation_failed(not_text)
         body.validator.check(data)
         # The spec accepted it: build the model without a second validation by a
         # library that reads the schema differently; only the fields sent are set.
@@ -677,13 +704,19 @@ def _with_nosniff(send: Send) -> Send:
     return sending
 
 
-def _values(params: list[Parameter], lookup: Callable[[str], str | None]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for p in params:
-        text = lookup(p.name)
-        if text is not None:
-            values[p.name] = coerce(text, p.json_type)
-    return values
+def _path_texts(entry: _Path, scope: Scope, decoded: dict[str, str]) -> Mapping[str, str | NotText]:
+    """The path parameters decoded from the raw path, strictly (the server's decoded `path` has already
+    turned bytes that are not UTF-8 into U+FFFD); the decoded values when the raw path cannot tell."""
+    raw: bytes | None = scope.get("raw_path")
+    found = entry.pattern.match(raw.decode("latin-1")) if entry.pattern is not None and raw is not None else None
+    if found is None:
+        return decoded
+    strict: dict[str, str | NotText] = {}
+    for name, value in zip(entry.names, found.groups(), strict=True):
+        if unquote(value) != decoded[name]:  # an encoded `/` split the path differently: the route's values stand
+            return decoded
+        strict[name] = decode_component(value.encode("latin-1"))
+    return strict
 
 
 def _bearer_token(authorization: str | None) -> str | None:

@@ -271,3 +271,30 @@ async def test_routing_follows_the_contract(client: httpx.AsyncClient) -> None:
     assert (await client.get("/elsewhere")).status_code == 404
     assert (await client.get("/docs")).text == "docs"
     assert (await client.post("/docs")).status_code == 405
+
+
+async def test_a_parameter_that_is_not_utf8_text_is_a_422_naming_it(client: httpx.AsyncClient, notes: Notes) -> None:
+    # The server's decoded path has U+FFFD where the bytes were; the raw path is what tells.
+    for path in ("/notes/%ED%A0%80", "/notes/%FF"):
+        response = await client.get(path)
+        assert response.status_code == 422, path
+        assert response.json()["errors"][0] == {
+            "loc": ["path", "note_id"],
+            "msg": "The value is not text: it holds a lone surrogate or bytes that are not UTF-8.",
+            "type": "not_text",
+        }
+    header = await client.get(NOTE, headers=[(b"X-Tag", b"\xed\xa0\x80")])
+    assert [error["loc"] for error in header.json()["errors"]] == [["header", "X-Tag"]]
+    query = await client.get(f"{NOTE}?limit=%ED%BF%BF")
+    assert [error["loc"] for error in query.json()["errors"]] == [["query", "limit"]]
+    body = await client.post(
+        "/notes",
+        content=b'{"text": "ok", "nested": [{"\\udc00": 1}, "\\ud800"]}',
+        headers={"Authorization": "Bearer robot", "Content-Type": "application/json"},
+    )
+    assert body.status_code == 422
+    assert [error["loc"] for error in body.json()["errors"]] == [
+        ["body", "nested", 0, "\\udc00"],
+        ["body", "nested", 1],
+    ]
+    assert notes.calls == []
