@@ -7,8 +7,10 @@ into JSON values and validate them with the spec's schemas in one call, read
 and validate the body, call the bound implementation with typed values, and
 write the typed result it returns. Errors become `application/problem+json`.
 
-Paths outside the spec go to the wrapped app only when listed as passthrough
-(the documentation routes, GET only); anything else is a 404.
+Every GET operation also answers HEAD (RFC 9110 9.3.2): the same status and
+header fields, without content; `Allow` lists HEAD after GET. Paths outside the
+spec go to the wrapped app only when listed as passthrough (the documentation
+routes, GET and HEAD only); anything else is a 404.
 
 Every answer carries `X-Request-ID` (the client's when it is sane, else a new
 one), problem bodies carry it as `request_id`, and `context.request_id` holds it
@@ -223,7 +225,8 @@ class _Path:
     template: str
     pattern: re.Pattern[str] | None  # None: a concrete path, matched by equality
     names: tuple[str, ...]  # the template's parameter names, in order
-    endpoints: Mapping[str, _Endpoint]  # method -> endpoint
+    endpoints: Mapping[str, _Endpoint]  # method -> endpoint, as the spec declares them
+    routes: Mapping[str, _Endpoint]  # method -> the endpoint serving it: the declared ones, and HEAD by GET's
     allow: str
 
 
@@ -272,12 +275,14 @@ class ContractRouter:
         templated: list[_Path] = []
         for template, endpoints in by_path.items():
             names = tuple(_TEMPLATE_SEGMENT.findall(template))
+            routes = _with_implicit_head(endpoints)
             entry = _Path(
                 template=template,
                 pattern=_path_pattern(template) if names else None,
                 names=names,
                 endpoints=endpoints,
-                allow=", ".join(endpoints),
+                routes=routes,
+                allow=", ".join(routes),
             )
             if names:
                 templated.append(entry)
@@ -362,7 +367,10 @@ class ContractRouter:
                 if method == "GET":
                     await self.app(scope, receive, _with_nosniff(send))
                     return
-                await self._send_problem(send, self._not_allowed(method, "GET"))
+                if method == "HEAD":
+                    await self.app({**scope, "method": "GET"}, receive, _without_body(_with_nosniff(send)))
+                    return
+                await self._send_problem(send, self._not_allowed(method, "GET, HEAD"))
                 return
             await self._send_problem(send, Problem(404, "not-found", "Not found", "No such path."))
             return
@@ -372,14 +380,16 @@ class ContractRouter:
         if self._cors is not None:
             origin = _header(scope, b"origin")
             if origin is not None and origin in self._cors.origins:
-                if method == "OPTIONS" and _header(scope, b"access-control-request-method") in entry.endpoints:
+                if method == "OPTIONS" and _header(scope, b"access-control-request-method") in entry.routes:
                     await self._send_preflight(send, origin, entry.allow)
                     return
                 send = _with_cors(send, origin, self._cors)
-        endpoint = entry.endpoints.get(method)
+        endpoint = entry.routes.get(method)
         if endpoint is None:
             await self._send_problem(send, self._not_allowed(method, entry.allow))
             return
+        if method == "HEAD" and endpoint.operation.method == "GET":
+            send = _without_body(send)
         answer.operation = endpoint.operation
         limits = self._limits
         if limits.max_in_flight and self._in_flight >= limits.max_in_flight and self._sheddable(endpoint):
@@ -690,6 +700,27 @@ def _with_cors(send: Send, origin: str, cors: CorsPolicy) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", []), *added]
+        await send(message)
+
+    return sending
+
+
+def _with_implicit_head(endpoints: Mapping[str, _Endpoint]) -> dict[str, _Endpoint]:
+    """`endpoints` with HEAD, unless declared, served by GET's endpoint, listed right after GET (RFC 9110 9.3.2)."""
+    routes: dict[str, _Endpoint] = {}
+    for method, endpoint in endpoints.items():
+        routes[method] = endpoint
+        if method == "GET" and "HEAD" not in endpoints:
+            routes["HEAD"] = endpoint
+    return routes
+
+
+def _without_body(send: Send) -> Send:
+    """GET's answer as HEAD's: the same status and header fields (`Content-Length` included), no content."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
         await send(message)
 
     return sending
