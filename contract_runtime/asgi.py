@@ -29,7 +29,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, get_args
@@ -55,6 +55,7 @@ from .problems import (
     validation_failed,
 )
 from .results import RawJson, Result
+from .streams import ClientDisconnected, RequestStream
 from .text import NotText, decode_component, decode_header, decode_pairs, not_text_issue, surrogate_locations
 from .validation import Validator, body_validator, coerce, parameters_validator
 
@@ -94,10 +95,6 @@ _REQUEST_ID_HEADER = b"x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
 
 
-class ClientDisconnected(Exception):
-    """The client went away before its body arrived."""
-
-
 @dataclass(frozen=True, slots=True)
 class CorsPolicy:
     """Cross-origin access for browsers on `origins` (exact `scheme://host[:port]` values)."""
@@ -126,7 +123,8 @@ class RequestLimits:
     max_body_bytes: int = 64 * 1024
     max_target_bytes: int = 8 * 1024  # path and query
     max_header_bytes: int = 16 * 1024  # names and values of every header field
-    body_timeout_seconds: float = 10.0  # the whole body, from the first read
+    body_timeout_seconds: float = 10.0  # the whole body, from the first read; a streamed one: between chunks
+    max_stream_bytes: int = 1024**3  # a streamed request body (NDJSON, say), read as it arrives
     max_in_flight: int = 0  # requests served at once, beyond which operations that declare 503 are shed
     retry_after_seconds: int = 1
 
@@ -179,7 +177,7 @@ class _Body:
     """One media type an operation takes: how to check it, and the model it becomes."""
 
     spec: RequestBody
-    validator: Validator
+    validator: Validator | None  # None for a streamed body: its content is the implementation's to judge
     enums: Mapping[str, Callable[[Any], Any]]
 
 
@@ -210,7 +208,9 @@ class _Endpoint:
             parameters_validator(root, op.operation_id) if op.parameters else None
         )
         self.bodies = {
-            body.media_type: _Body(
+            body.media_type: _Body(spec=body, validator=None, enums={})
+            if body.streamed
+            else _Body(
                 spec=body,
                 validator=body_validator(root, op.operation_id, body.media_type, body.secret_fields),
                 enums=_enum_fields(body.model),
@@ -423,7 +423,7 @@ class ContractRouter:
                 problem = Problem(500, "internal-error", "Internal server error", "The server failed to answer.")
             await self._send_problem(send, problem)
             return
-        await self._send_result(send, result)
+        await self._send_result(send, result, head=scope["method"] == "HEAD")
 
     async def _send_preflight(self, send: Send, origin: str, allow: str) -> None:
         assert self._cors is not None
@@ -535,11 +535,15 @@ class ContractRouter:
             fields = {p.python_name: p.convert(query[p.name]) for p in endpoint.query_params if p.name in query}
             kwargs["query"] = endpoint.query_type(**fields)
 
-    async def _parse_body(self, endpoint: _Endpoint, headers: Mapping[str, str], receive: Receive) -> BaseModel:
+    async def _parse_body(
+        self, endpoint: _Endpoint, headers: Mapping[str, str], receive: Receive
+    ) -> BaseModel | RequestStream:
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         body = endpoint.bodies.get(media_type)
         if body is None:
             raise unsupported_media_type(endpoint.accepted)
+        if body.validator is None:
+            return self._stream(headers, receive)
         raw = await self._read_bounded(headers, receive)
         data: Any
         if media_type == "application/x-www-form-urlencoded":
@@ -561,6 +565,16 @@ class ContractRouter:
         values = {name: enums[name](value) if name in enums else value for name, value in data.items()}
         model: BaseModel = body.spec.model.model_construct(**values)
         return model
+
+    def _stream(self, headers: Mapping[str, str], receive: Receive) -> RequestStream:
+        """A streamed body: refused at once when its declared length is too large, else bounded as it is read."""
+        limits = self._limits
+        declared = headers.get("content-length", "")
+        if limits.max_stream_bytes and declared.isdigit() and int(declared) > limits.max_stream_bytes:
+            raise payload_too_large(limits.max_stream_bytes)
+        return RequestStream(
+            receive, max_bytes=limits.max_stream_bytes, idle_timeout_seconds=limits.body_timeout_seconds
+        )
 
     async def _read_bounded(self, headers: Mapping[str, str], receive: Receive) -> bytes:
         """The body, refused before reading when its declared length is too large, and when it is slow."""
@@ -627,7 +641,7 @@ class ContractRouter:
             self._header_names[result_type] = names
         return names
 
-    async def _send_result(self, send: Send, result: Result) -> None:
+    async def _send_result(self, send: Send, result: Result, *, head: bool = False) -> None:
         status = result.STATUS
         headers: list[tuple[bytes, bytes]] = [_NOSNIFF]
         for field, name in self._result_headers(type(result)):
@@ -635,20 +649,48 @@ class ContractRouter:
             if value is not None:
                 headers.append((name, str(value).encode("latin-1")))
         content = b""
+        stream: AsyncIterator[bytes] | None = None
         if result.MEDIA_TYPE is not None:
             body = result.body  # type: ignore[attr-defined]
             media_type = result.MEDIA_TYPE
             if isinstance(body, bytes):  # a non-JSON body, sent as it is
                 content = body
-                parameters: str = getattr(result, "media_type_parameters", "")
-                media_type = f"{media_type}; {parameters}" if parameters else media_type
+            elif isinstance(body, AsyncIterator):  # a non-JSON body, streamed as it is made
+                stream = body
             else:
                 content = body.data if isinstance(body, RawJson) else body.__pydantic_serializer__.to_json(body)
+            parameters: str = getattr(result, "media_type_parameters", "")
+            media_type = f"{media_type}; {parameters}" if parameters else media_type
             headers.append((b"content-type", media_type.encode("latin-1")))
+        if stream is not None:
+            await self._send_stream(send, status, headers, stream, head=head)
+            return
         if status not in _NO_BODY_STATUSES:
             headers.append((b"content-length", str(len(content)).encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+    @staticmethod
+    async def _send_stream(
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], stream: AsyncIterator[bytes], *, head: bool
+    ) -> None:
+        """Chunks as the implementation makes them (no Content-Length: the server frames them); HEAD makes none.
+        A failure after the first chunk can only cut the answer short: it is logged, and the body ends there."""
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            if not head:
+                try:
+                    async for chunk in stream:
+                        if chunk:
+                            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except Exception:
+                    logger.exception("a streamed answer failed after it started; its body is cut short")
+                    raise
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def _send_problem(self, send: Send, problem: Problem) -> None:
         document = problem_document(problem, self._problem_prefix, request_id=request_id.get())

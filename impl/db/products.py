@@ -6,7 +6,7 @@ order), built here from plain values, so no caller writes SQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -135,3 +135,32 @@ async def count(db: Database, *, selection: Selection, cap: int) -> int:
 async def page(db: Database, *, selection: Selection, limit: int, offset: int) -> list[ProductRecord]:
     query = select(*_COLUMNS).where(LIVE, *selection.clauses).order_by(*selection.order_by).limit(limit).offset(offset)
     return [_record(row) for row in await db.fetch_all(query)]
+
+
+async def live_ids_by_sku(db: Database, *, skus: Sequence[str]) -> dict[str, UUID]:
+    """The ids of the live products holding these SKUs, by SKU."""
+    if not skus:
+        return {}
+    rows = await db.fetch_all(select(products.c.id, products.c.sku).where(products.c.sku.in_(skus), LIVE))
+    return {row["sku"]: row["id"] for row in rows}
+
+
+async def insert_many(db: Database, *, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One multi-row INSERT (every row with the same columns)."""
+    if rows:
+        await db.execute(products.insert().values(list(rows)))
+
+
+async def replace_many(db: Database, *, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Update live products by `id`, one statement each (`databases` runs an executemany as that too)."""
+    for row in rows:
+        values = {name: value for name, value in row.items() if name != "id"}
+        await db.execute(update(products).where(products.c.id == row["id"], LIVE).values(**values))
+
+
+async def live_after(db: Database, *, after: UUID | None, limit: int) -> list[ProductRecord]:
+    """Up to `limit` live products after `after` in id order (a keyset page of the whole catalog)."""
+    query = select(*_COLUMNS).where(LIVE)
+    if after is not None:
+        query = query.where(products.c.id > after)
+    return [_record(row) for row in await db.fetch_all(query.order_by(products.c.id).limit(limit))]
