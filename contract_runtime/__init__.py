@@ -5,6 +5,8 @@ Framework-free modules (an implementation may import these):
     results     Result (the base of every generated per-status response), RawJson
     operations  the data the generator writes per operation
     problems    RequestRejected, FieldIssue, Problem
+    streams     RequestStream (a request body read as it arrives), ClientDisconnected
+    text        request bytes and JSON strings to text: lone surrogates and non-UTF-8 are `NOT_TEXT`, a 422
 
 The HTTP side (imports nothing of the implementation):
     validation  JSON Schema validation of requests against the spec's own schemas

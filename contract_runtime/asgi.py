@@ -7,8 +7,10 @@ into JSON values and validate them with the spec's schemas in one call, read
 and validate the body, call the bound implementation with typed values, and
 write the typed result it returns. Errors become `application/problem+json`.
 
-Paths outside the spec go to the wrapped app only when listed as passthrough
-(the documentation routes, GET only); anything else is a 404.
+Every GET operation also answers HEAD (RFC 9110 9.3.2): the same status and
+header fields, without content; `Allow` lists HEAD after GET. Paths outside the
+spec go to the wrapped app only when listed as passthrough (the documentation
+routes, GET and HEAD only); anything else is a 404.
 
 Every answer carries `X-Request-ID` (the client's when it is sane, else a new
 one), problem bodies carry it as `request_id`, and `context.request_id` holds it
@@ -27,19 +29,20 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, get_args
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from pydantic import BaseModel
 
 from .binding import BoundOperation
 from .context import request_id
-from .operations import Contract, Operation, Parameter, RequestBody
+from .operations import Contract, Operation, RequestBody
 from .principal import Authenticator, Principal
 from .problems import (
+    FieldIssue,
     Problem,
     RequestRejected,
     forbidden,
@@ -49,8 +52,11 @@ from .problems import (
     request_timeout,
     unauthorized,
     unsupported_media_type,
+    validation_failed,
 )
 from .results import RawJson, Result
+from .streams import ClientDisconnected, RequestStream
+from .text import NotText, decode_component, decode_header, decode_pairs, not_text_issue, surrogate_locations
 from .validation import Validator, body_validator, coerce, parameters_validator
 
 Scope = MutableMapping[str, Any]
@@ -89,10 +95,6 @@ _REQUEST_ID_HEADER = b"x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
 
 
-class ClientDisconnected(Exception):
-    """The client went away before its body arrived."""
-
-
 @dataclass(frozen=True, slots=True)
 class CorsPolicy:
     """Cross-origin access for browsers on `origins` (exact `scheme://host[:port]` values)."""
@@ -121,7 +123,8 @@ class RequestLimits:
     max_body_bytes: int = 64 * 1024
     max_target_bytes: int = 8 * 1024  # path and query
     max_header_bytes: int = 16 * 1024  # names and values of every header field
-    body_timeout_seconds: float = 10.0  # the whole body, from the first read
+    body_timeout_seconds: float = 10.0  # the whole body, from the first read; a streamed one: between chunks
+    max_stream_bytes: int = 1024**3  # a streamed request body (NDJSON, say), read as it arrives
     max_in_flight: int = 0  # requests served at once, beyond which operations that declare 503 are shed
     retry_after_seconds: int = 1
 
@@ -174,7 +177,7 @@ class _Body:
     """One media type an operation takes: how to check it, and the model it becomes."""
 
     spec: RequestBody
-    validator: Validator
+    validator: Validator | None  # None for a streamed body: its content is the implementation's to judge
     enums: Mapping[str, Callable[[Any], Any]]
 
 
@@ -205,7 +208,9 @@ class _Endpoint:
             parameters_validator(root, op.operation_id) if op.parameters else None
         )
         self.bodies = {
-            body.media_type: _Body(
+            body.media_type: _Body(spec=body, validator=None, enums={})
+            if body.streamed
+            else _Body(
                 spec=body,
                 validator=body_validator(root, op.operation_id, body.media_type, body.secret_fields),
                 enums=_enum_fields(body.model),
@@ -220,7 +225,8 @@ class _Path:
     template: str
     pattern: re.Pattern[str] | None  # None: a concrete path, matched by equality
     names: tuple[str, ...]  # the template's parameter names, in order
-    endpoints: Mapping[str, _Endpoint]  # method -> endpoint
+    endpoints: Mapping[str, _Endpoint]  # method -> endpoint, as the spec declares them
+    routes: Mapping[str, _Endpoint]  # method -> the endpoint serving it: the declared ones, and HEAD by GET's
     allow: str
 
 
@@ -269,12 +275,14 @@ class ContractRouter:
         templated: list[_Path] = []
         for template, endpoints in by_path.items():
             names = tuple(_TEMPLATE_SEGMENT.findall(template))
+            routes = _with_implicit_head(endpoints)
             entry = _Path(
                 template=template,
                 pattern=_path_pattern(template) if names else None,
                 names=names,
                 endpoints=endpoints,
-                allow=", ".join(endpoints),
+                routes=routes,
+                allow=", ".join(routes),
             )
             if names:
                 templated.append(entry)
@@ -359,23 +367,29 @@ class ContractRouter:
                 if method == "GET":
                     await self.app(scope, receive, _with_nosniff(send))
                     return
-                await self._send_problem(send, self._not_allowed(method, "GET"))
+                if method == "HEAD":
+                    await self.app({**scope, "method": "GET"}, receive, _without_body(_with_nosniff(send)))
+                    return
+                await self._send_problem(send, self._not_allowed(method, "GET, HEAD"))
                 return
             await self._send_problem(send, Problem(404, "not-found", "Not found", "No such path."))
             return
-        entry, path_values = matched
+        entry, decoded = matched
+        path_values = _path_texts(entry, scope, decoded) if decoded else decoded
         answer.route = entry.template
         if self._cors is not None:
             origin = _header(scope, b"origin")
             if origin is not None and origin in self._cors.origins:
-                if method == "OPTIONS" and _header(scope, b"access-control-request-method") in entry.endpoints:
+                if method == "OPTIONS" and _header(scope, b"access-control-request-method") in entry.routes:
                     await self._send_preflight(send, origin, entry.allow)
                     return
                 send = _with_cors(send, origin, self._cors)
-        endpoint = entry.endpoints.get(method)
+        endpoint = entry.routes.get(method)
         if endpoint is None:
             await self._send_problem(send, self._not_allowed(method, entry.allow))
             return
+        if method == "HEAD" and endpoint.operation.method == "GET":
+            send = _without_body(send)
         answer.operation = endpoint.operation
         limits = self._limits
         if limits.max_in_flight and self._in_flight >= limits.max_in_flight and self._sheddable(endpoint):
@@ -393,7 +407,7 @@ class ContractRouter:
             self._in_flight -= 1
 
     async def _answer(
-        self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]
+        self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send, path_values: Mapping[str, str | NotText]
     ) -> None:
         try:
             result = await self._serve(endpoint, scope, receive, path_values)
@@ -409,7 +423,7 @@ class ContractRouter:
                 problem = Problem(500, "internal-error", "Internal server error", "The server failed to answer.")
             await self._send_problem(send, problem)
             return
-        await self._send_result(send, result)
+        await self._send_result(send, result, head=scope["method"] == "HEAD")
 
     async def _send_preflight(self, send: Send, origin: str, allow: str) -> None:
         assert self._cors is not None
@@ -462,7 +476,9 @@ class ContractRouter:
             405, "method-not-allowed", "Method not allowed", f"{method} is not allowed here.", headers={"Allow": allow}
         )
 
-    async def _serve(self, endpoint: _Endpoint, scope: Scope, receive: Receive, path_values: dict[str, str]) -> Any:
+    async def _serve(
+        self, endpoint: _Endpoint, scope: Scope, receive: Receive, path_values: Mapping[str, str | NotText]
+    ) -> Any:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         op = endpoint.operation
         kwargs: dict[str, Any] = {}
@@ -470,7 +486,7 @@ class ContractRouter:
             principal = await self._authorize(op, headers)
             kwargs["principal"] = principal
         if endpoint.parameters_validator is not None:
-            self._parse_parameters(endpoint, scope, headers, path_values, kwargs)
+            self._parse_parameters(endpoint, scope, path_values, kwargs)
         if endpoint.bodies:
             kwargs["body"] = await self._parse_body(endpoint, headers, receive)
         return await endpoint.handler(**kwargs)
@@ -479,44 +495,69 @@ class ContractRouter:
         self,
         endpoint: _Endpoint,
         scope: Scope,
-        headers: Mapping[str, str],
-        path_values: Mapping[str, str],
+        path_values: Mapping[str, str | NotText],
         kwargs: dict[str, Any],
     ) -> None:
-        path = _values(endpoint.path_params, path_values.get)
-        query: dict[str, Any] = {}
+        texts: dict[str, Mapping[str, str | NotText]] = {"path": path_values, "query": {}, "header": {}}
         if endpoint.query_params:
-            # Repeated names: the last wins, as for any parameter that is not an array.
-            sent = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-            query = _values(endpoint.query_params, sent.get)
-        header = _values(endpoint.header_params, lambda name: headers.get(name.lower()))
-        assert endpoint.parameters_validator is not None
-        endpoint.parameters_validator.check({"path": path, "query": query, "header": header})
-        for params, values in ((endpoint.path_params, path), (endpoint.header_params, header)):
+            texts["query"] = decode_pairs(scope["query_string"])
+        if endpoint.header_params:
+            wanted = {p.name.lower().encode("latin-1") for p in endpoint.header_params}
+            texts["header"] = {
+                name.decode("latin-1"): decode_header(value) for name, value in scope["headers"] if name in wanted
+            }
+        instance: dict[str, dict[str, Any]] = {}
+        not_text: list[FieldIssue] = []
+        params_at = {"path": endpoint.path_params, "query": endpoint.query_params, "header": endpoint.header_params}
+        for where, params in params_at.items():
+            sent = texts[where]
+            instance[where] = values = {}
             for p in params:
+                text = sent.get(p.name.lower() if where == "header" else p.name)
+                if isinstance(text, NotText):
+                    not_text.append(not_text_issue((where, p.name)))
+                elif text is not None:
+                    values[p.name] = coerce(text, p.json_type)
+        assert endpoint.parameters_validator is not None
+        if not_text:
+            # The schema judges text only; what it says about a field that is not text (say, "required") is moot.
+            bad = {issue.loc for issue in not_text}
+            issues = [i for i in endpoint.parameters_validator.issues(instance) if i.loc[:2] not in bad]
+            raise validation_failed([*not_text, *issues])
+        endpoint.parameters_validator.check(instance)
+        for where in ("path", "header"):
+            values = instance[where]
+            for p in params_at[where]:
                 value = values.get(p.name)
                 kwargs[p.python_name] = None if value is None else p.convert(value)
         if endpoint.query_type is not None:
+            query = instance["query"]
             fields = {p.python_name: p.convert(query[p.name]) for p in endpoint.query_params if p.name in query}
             kwargs["query"] = endpoint.query_type(**fields)
 
-    async def _parse_body(self, endpoint: _Endpoint, headers: Mapping[str, str], receive: Receive) -> BaseModel:
+    async def _parse_body(
+        self, endpoint: _Endpoint, headers: Mapping[str, str], receive: Receive
+    ) -> BaseModel | RequestStream:
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         body = endpoint.bodies.get(media_type)
         if body is None:
             raise unsupported_media_type(endpoint.accepted)
+        if body.validator is None:
+            return self._stream(headers, receive)
         raw = await self._read_bounded(headers, receive)
         data: Any
         if media_type == "application/x-www-form-urlencoded":
-            try:
-                data = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-            except UnicodeDecodeError:
-                raise malformed("The form body is not valid UTF-8.") from None
+            fields = decode_pairs(raw)
+            not_text = [not_text_issue(("body", name)) for name, value in fields.items() if isinstance(value, NotText)]
+            data = fields
         else:
             try:
                 data = json.loads(raw, parse_constant=_reject_constant)
             except (ValueError, RecursionError):
                 raise malformed("The request body is not valid JSON.") from None
+            not_text = [not_text_issue(("body", *loc)) for loc in surrogate_locations(data)]
+        if not_text:
+            raise validation_failed(not_text)
         body.validator.check(data)
         # The spec accepted it: build the model without a second validation by a
         # library that reads the schema differently; only the fields sent are set.
@@ -524,6 +565,16 @@ class ContractRouter:
         values = {name: enums[name](value) if name in enums else value for name, value in data.items()}
         model: BaseModel = body.spec.model.model_construct(**values)
         return model
+
+    def _stream(self, headers: Mapping[str, str], receive: Receive) -> RequestStream:
+        """A streamed body: refused at once when its declared length is too large, else bounded as it is read."""
+        limits = self._limits
+        declared = headers.get("content-length", "")
+        if limits.max_stream_bytes and declared.isdigit() and int(declared) > limits.max_stream_bytes:
+            raise payload_too_large(limits.max_stream_bytes)
+        return RequestStream(
+            receive, max_bytes=limits.max_stream_bytes, idle_timeout_seconds=limits.body_timeout_seconds
+        )
 
     async def _read_bounded(self, headers: Mapping[str, str], receive: Receive) -> bytes:
         """The body, refused before reading when its declared length is too large, and when it is slow."""
@@ -590,7 +641,7 @@ class ContractRouter:
             self._header_names[result_type] = names
         return names
 
-    async def _send_result(self, send: Send, result: Result) -> None:
+    async def _send_result(self, send: Send, result: Result, *, head: bool = False) -> None:
         status = result.STATUS
         headers: list[tuple[bytes, bytes]] = [_NOSNIFF]
         for field, name in self._result_headers(type(result)):
@@ -598,20 +649,48 @@ class ContractRouter:
             if value is not None:
                 headers.append((name, str(value).encode("latin-1")))
         content = b""
+        stream: AsyncIterator[bytes] | None = None
         if result.MEDIA_TYPE is not None:
             body = result.body  # type: ignore[attr-defined]
             media_type = result.MEDIA_TYPE
             if isinstance(body, bytes):  # a non-JSON body, sent as it is
                 content = body
-                parameters: str = getattr(result, "media_type_parameters", "")
-                media_type = f"{media_type}; {parameters}" if parameters else media_type
+            elif isinstance(body, AsyncIterator):  # a non-JSON body, streamed as it is made
+                stream = body
             else:
                 content = body.data if isinstance(body, RawJson) else body.__pydantic_serializer__.to_json(body)
+            parameters: str = getattr(result, "media_type_parameters", "")
+            media_type = f"{media_type}; {parameters}" if parameters else media_type
             headers.append((b"content-type", media_type.encode("latin-1")))
+        if stream is not None:
+            await self._send_stream(send, status, headers, stream, head=head)
+            return
         if status not in _NO_BODY_STATUSES:
             headers.append((b"content-length", str(len(content)).encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+    @staticmethod
+    async def _send_stream(
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], stream: AsyncIterator[bytes], *, head: bool
+    ) -> None:
+        """Chunks as the implementation makes them (no Content-Length: the server frames them); HEAD makes none.
+        A failure after the first chunk can only cut the answer short: it is logged, and the body ends there."""
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            if not head:
+                try:
+                    async for chunk in stream:
+                        if chunk:
+                            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except Exception:
+                    logger.exception("a streamed answer failed after it started; its body is cut short")
+                    raise
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def _send_problem(self, send: Send, problem: Problem) -> None:
         document = problem_document(problem, self._problem_prefix, request_id=request_id.get())
@@ -668,6 +747,27 @@ def _with_cors(send: Send, origin: str, cors: CorsPolicy) -> Send:
     return sending
 
 
+def _with_implicit_head(endpoints: Mapping[str, _Endpoint]) -> dict[str, _Endpoint]:
+    """`endpoints` with HEAD, unless declared, served by GET's endpoint, listed right after GET (RFC 9110 9.3.2)."""
+    routes: dict[str, _Endpoint] = {}
+    for method, endpoint in endpoints.items():
+        routes[method] = endpoint
+        if method == "GET" and "HEAD" not in endpoints:
+            routes["HEAD"] = endpoint
+    return routes
+
+
+def _without_body(send: Send) -> Send:
+    """GET's answer as HEAD's: the same status and header fields (`Content-Length` included), no content."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return sending
+
+
 def _with_nosniff(send: Send) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -677,13 +777,19 @@ def _with_nosniff(send: Send) -> Send:
     return sending
 
 
-def _values(params: list[Parameter], lookup: Callable[[str], str | None]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for p in params:
-        text = lookup(p.name)
-        if text is not None:
-            values[p.name] = coerce(text, p.json_type)
-    return values
+def _path_texts(entry: _Path, scope: Scope, decoded: dict[str, str]) -> Mapping[str, str | NotText]:
+    """The path parameters decoded from the raw path, strictly (the server's decoded `path` has already
+    turned bytes that are not UTF-8 into U+FFFD); the decoded values when the raw path cannot tell."""
+    raw: bytes | None = scope.get("raw_path")
+    found = entry.pattern.match(raw.decode("latin-1")) if entry.pattern is not None and raw is not None else None
+    if found is None:
+        return decoded
+    strict: dict[str, str | NotText] = {}
+    for name, value in zip(entry.names, found.groups(), strict=True):
+        if unquote(value) != decoded[name]:  # an encoded `/` split the path differently: the route's values stand
+            return decoded
+        strict[name] = decode_component(value.encode("latin-1"))
+    return strict
 
 
 def _bearer_token(authorization: str | None) -> str | None:

@@ -27,9 +27,11 @@ class Parameter:
 
 @dataclass(frozen=True, slots=True)
 class RequestBody:
-    media_type: str  # application/json or application/x-www-form-urlencoded
-    model: Any  # the pydantic model class the implementation receives
+    media_type: str  # application/json, application/x-www-form-urlencoded, or a streamed one
+    model: Any  # the pydantic model class the implementation receives; None for a streamed body
     secret_fields: frozenset[str] = frozenset()  # writeOnly properties: their values never appear in a 422
+    # Not JSON, not a form, a string schema: the implementation receives a `streams.RequestStream`.
+    streamed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

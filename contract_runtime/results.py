@@ -5,18 +5,22 @@ variables, its status, its media type and which of its fields are headers, so
 the HTTP layer can write any of them without knowing the operation.
 
 A body is a pydantic model (or `RawJson`), serialized as JSON; or, for a media
-type that is not JSON with a `type: string` schema, `bytes` written as they
-are, with Content-Type the declared media type plus the result's
-`media_type_parameters` (`version=0.0.4; charset=utf-8`) when it has any.
+type that is not JSON with a `type: string` schema, a `RawBody`: `bytes` written
+as they are, or an async iterator of byte chunks streamed as it yields them
+(without Content-Length), with Content-Type the declared media type plus the
+result's `media_type_parameters` (`version=0.0.4; charset=utf-8`) when it has any.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, TypeVar
+from collections.abc import AsyncIterator
+from typing import ClassVar, Generic, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# A body that is not JSON: all of it at once, or chunks as they are made (a stream of any length).
+RawBody: TypeAlias = bytes | AsyncIterator[bytes]
 
 
 class RawJson(Generic[ModelT]):

@@ -390,6 +390,13 @@ class Problem(BaseModel):
     ] = None
 
 
+class ImportLineError(BaseModel):
+    line: Annotated[
+        int, Field(description="The line's number in the body, counting from 1.", ge=1)
+    ]
+    errors: Annotated[List[FieldError], Field(min_length=1)]
+
+
 class ProductMatches(BaseModel):
     items: Annotated[List[Product], Field(max_length=50)]
     scores: Annotated[List[Score], Field(max_length=50)]
@@ -398,3 +405,15 @@ class ProductMatches(BaseModel):
 class Recommendations(BaseModel):
     items: Annotated[List[Product], Field(max_length=50)]
     source: RecommendationSource
+
+
+class ImportReport(BaseModel):
+    created: Annotated[int, Field(ge=0)]
+    updated: Annotated[int, Field(ge=0)]
+    rejected: Annotated[int, Field(ge=0)]
+    errors: Annotated[
+        List[ImportLineError],
+        Field(
+            description='The first 100 rejected lines, in line order.', max_length=100
+        ),
+    ]

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from contract_runtime.asgi import ContractRouter, CorsPolicy, RequestLimits
 from contract_runtime.binding import bind
+from contract_runtime.validation import body_validator
 from generated.implementations import Implementations
 from generated.operations import CONTRACT
 
@@ -36,6 +37,7 @@ from .services.health import HealthService
 from .services.metrics import MetricsService
 from .services.popular import Popularity
 from .services.product_cache import ProductCache, local_layer
+from .services.product_transfer import ProductTransfer
 from .services.products import ProductService
 from .services.semantic import SemanticIndex
 from .services.throttle import LoginThrottle
@@ -133,6 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Per user, under the user's views version; no local layer (a view must show at once in this process).
     recommendations_cache = ProductCache(cache, ttl_seconds=settings.recommendations_ttl_seconds)
+    # An import's lines are judged one by one by the schema createProduct's body is judged by.
+    product_create = body_validator(CONTRACT.validation_root, "createProduct", "application/json", frozenset())
+    transfer = ProductTransfer(db, product_cache, judge_line=product_create.issues, index=semantic)
     llm = None
     if settings.llm_base_url and settings.llm_model:
         llm = ChatClient(
@@ -150,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             accounts=accounts,
             reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
         ),
-        products=ProductService(db, product_cache, index=semantic, views=views),
+        products=ProductService(db, product_cache, transfer, index=semantic, views=views),
         users=UserService(db, hasher, accounts),
         health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
         metrics=MetricsService(metrics.exposition, parameters=metrics.EXPOSITION_PARAMETERS, before=sample_pool),
@@ -227,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_target_bytes=settings.max_url_bytes,
             max_header_bytes=settings.max_header_bytes,
             body_timeout_seconds=settings.body_timeout_seconds,
+            max_stream_bytes=settings.import_max_bytes,
             max_in_flight=settings.max_in_flight,
         ),
         # Probes must see the process as it is, however busy.

@@ -36,12 +36,13 @@ class Forbidden(DomainError):
 
 
 class InvalidInput(DomainError):
-    """`field` of the request (`location`: body or query) breaks a rule the schema cannot state.
+    """`field` of the request (`location`: body or query; None: the whole of it) breaks a rule the schema
+    cannot state.
 
     `rule` names the rule; `detail` says why in words that never repeat the value (it may be a secret).
     """
 
-    def __init__(self, field: str, detail: str, *, rule: str, location: str = "body") -> None:
+    def __init__(self, field: str | None, detail: str, *, rule: str, location: str = "body") -> None:
         super().__init__(detail)
         self.field = field
         self.rule = rule

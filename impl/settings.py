@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     max_url_bytes: int = Field(default=8 * 1024, ge=0)
     max_header_bytes: int = Field(default=16 * 1024, ge=0)
     body_timeout_seconds: float = Field(default=10.0, ge=0)
+    # POST /products/import's body, read as it arrives (the timeout above then bounds each wait for more).
+    import_max_bytes: int = Field(default=1024**3, ge=0)
     # Requests one process serves at once; past it, operations answer 503 with Retry-After.
     max_in_flight: int = Field(default=512, ge=0)
     # PostgreSQL: the longest wait to connect, for a pooled connection, and for each statement; past it, 503.

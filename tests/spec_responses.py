@@ -4,9 +4,10 @@ The test clients call `check_response` after each answer: the status must be
 declared for the operation, a declared body must match the declared media type
 and validate against the spec's JSON Schema for that status (jsonschema-rs, the
 validator schemathesis uses, not pydantic's reading), an undeclared body must
-be empty, and every required header must be there. Answers outside the spec
-(404 for unknown paths, 405 for undeclared methods, the documentation routes)
-are checked for what they are.
+be empty, and every required header must be there. HEAD on a GET operation is
+checked as that GET, with no content. Answers outside the spec (404 for unknown
+paths, 405 for undeclared methods, the documentation routes) are checked for
+what they are.
 """
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ def _schema_pointer(template: str, method: str, status: str, media_type: str) ->
     return f"{base}/content/{media_type.replace('/', '~1')}/schema"
 
 
+def allowed_methods(item: dict[str, Any]) -> list[str]:
+    """A path's `Allow`: its declared methods, and HEAD after GET (every GET also answers HEAD)."""
+    methods = [m.upper() for m in HTTP_METHODS if m in item]
+    if "get" in item and "head" not in item:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return methods
+
+
 def check_response(response: httpx.Response) -> None:
     method = response.request.method.lower()
     path = response.request.url.path
@@ -86,23 +95,31 @@ def check_response(response: httpx.Response) -> None:
         return
     item = _spec()["paths"][template]
     if method == "options" and status == 204:  # a CORS preflight (the spec's description: CORS_ORIGINS)
-        requested = response.request.headers["access-control-request-method"].lower()
-        assert requested in item, f"{where}: a preflight granted for a method the spec does not declare"
+        requested = response.request.headers["access-control-request-method"].upper()
+        assert requested in allowed_methods(item), (
+            f"{where}: a preflight granted for a method the spec does not declare"
+        )
         assert response.headers["access-control-allow-origin"] == response.request.headers["origin"], where
         assert response.content == b"", where
         return
-    if method not in item:
+    head_as_get = method == "head" and "head" not in item and "get" in item
+    if method not in item and not head_as_get:
         assert status == 405, f"{where}: a method the spec does not declare must be 405"
-        declared = [m.upper() for m in HTTP_METHODS if m in item]
-        assert response.headers["allow"] == ", ".join(declared), where
+        assert response.headers["allow"] == ", ".join(allowed_methods(item)), where
         return
-    responses = item[method]["responses"]
+    responses = item["get" if head_as_get else method]["responses"]
     assert str(status) in responses, f"{where}: status not declared in openapi.yaml ({sorted(responses)})"
     declared_response = resolve(responses[str(status)])
     for name, header in declared_response.get("headers", {}).items():
         if resolve(header).get("required"):
             assert name.lower() in response.headers, f"{where}: required header {name} missing"
     content = declared_response.get("content")
+    if head_as_get:  # GET's status and header fields, no content (the spec's description: HEAD)
+        assert response.content == b"", f"{where}: HEAD sends no content"
+        if content:
+            media_type = response.headers.get("content-type", "").split(";")[0]
+            assert media_type in content, f"{where}: content-type {media_type} not declared ({sorted(content)})"
+        return
     if not content:
         assert response.content == b"", f"{where}: the spec declares no body"
         return

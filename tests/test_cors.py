@@ -38,7 +38,7 @@ async def test_a_preflight_from_an_allowed_origin_is_answered(cors_client: httpx
     response = await cors_client.options("/api/v1/products", headers=preflight(ALLOWED, "POST"))
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == ALLOWED
-    assert response.headers["access-control-allow-methods"] == "GET, POST"
+    assert response.headers["access-control-allow-methods"] == "GET, HEAD, POST"
     assert {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")} >= {
         "authorization",
         "content-type",

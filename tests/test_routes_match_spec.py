@@ -133,18 +133,46 @@ async def test_trailing_slash_is_not_redirected(client: httpx.AsyncClient) -> No
 async def test_wrong_method_lists_every_method_of_the_path(client: httpx.AsyncClient) -> None:
     response = await client.patch("/api/v1/products/7c9e6679-7425-40de-944b-e07fc1f90ae7")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, PUT, DELETE"
+    assert response.headers["allow"] == "GET, HEAD, PUT, DELETE"
     assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_concrete_path_wins_over_template(client: httpx.AsyncClient) -> None:
     response = await client.put("/api/v1/products/search", json={"name": "x"})
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
-async def test_options_and_head_are_not_declared_so_405(client: httpx.AsyncClient) -> None:
-    for method in ("OPTIONS", "HEAD"):
-        response = await client.request(method, "/health")
-        assert response.status_code == 405
-        assert response.headers["allow"] == "GET"
+async def test_options_is_not_declared_so_405_and_head_comes_with_get(client: httpx.AsyncClient) -> None:
+    response = await client.options("/health")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    head = await client.head("/health")
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+async def test_every_405_allow_is_the_paths_methods_with_head_after_get(client: httpx.AsyncClient) -> None:
+    expected = {
+        "/api/v1/products": "GET, HEAD, POST",
+        "/api/v1/products/7c9e6679-7425-40de-944b-e07fc1f90ae7": "GET, HEAD, PUT, DELETE",
+        "/api/v1/users/7c9e6679-7425-40de-944b-e07fc1f90ae7/role": "PUT",
+        "/api/v1/auth/login": "POST",
+        "/metrics": "GET, HEAD",
+        "/docs": "GET, HEAD",
+    }
+    for path, allow in expected.items():
+        response = await client.request("PATCH", path)
+        assert response.status_code == 405, path
+        assert response.headers["allow"] == allow, path
+        assert response.headers["content-type"] == "application/problem+json"
+    # HEAD is only where GET is: a path without GET refuses it like any other method.
+    head = await client.head("/api/v1/auth/login")
+    assert head.status_code == 405
+    assert head.headers["allow"] == "POST"
+    assert head.content == b""
+
+
+async def test_the_spec_states_that_every_get_answers_head() -> None:
+    description = yaml.safe_load(SPEC_PATH.read_text())["info"]["description"]
+    assert "Every `GET` operation also answers `HEAD`" in description

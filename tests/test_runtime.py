@@ -169,7 +169,7 @@ def notes() -> Notes:
 
 
 @pytest.fixture
-def client(notes: Notes) -> httpx.AsyncClient:
+def router(notes: Notes) -> ContractRouter:
     @dataclass
     class Implementations:
         notes: Notes
@@ -186,6 +186,11 @@ def client(notes: Notes) -> httpx.AsyncClient:
         problem_type_prefix="urn:test:",
         passthrough_paths=("/docs",),
     )
+    return router
+
+
+@pytest.fixture
+def client(router: ContractRouter) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=router), base_url="http://t")
 
 
@@ -267,7 +272,61 @@ async def test_routing_follows_the_contract(client: httpx.AsyncClient) -> None:
     assert (await client.get("/notes/whoami")).status_code == 200  # concrete before /notes/{note_id}
     not_allowed = await client.put(NOTE)
     assert not_allowed.status_code == 405
-    assert not_allowed.headers["allow"] == "GET, DELETE"
+    assert not_allowed.headers["allow"] == "GET, HEAD, DELETE"
     assert (await client.get("/elsewhere")).status_code == 404
     assert (await client.get("/docs")).text == "docs"
     assert (await client.post("/docs")).status_code == 405
+
+
+async def test_a_parameter_that_is_not_utf8_text_is_a_422_naming_it(client: httpx.AsyncClient, notes: Notes) -> None:
+    # The server's decoded path has U+FFFD where the bytes were; the raw path is what tells.
+    for path in ("/notes/%ED%A0%80", "/notes/%FF"):
+        response = await client.get(path)
+        assert response.status_code == 422, path
+        assert response.json()["errors"][0] == {
+            "loc": ["path", "note_id"],
+            "msg": "The value is not text: it holds a lone surrogate or bytes that are not UTF-8.",
+            "type": "not_text",
+        }
+    header = await client.get(NOTE, headers=[(b"X-Tag", b"\xed\xa0\x80")])
+    assert [error["loc"] for error in header.json()["errors"]] == [["header", "X-Tag"]]
+    query = await client.get(f"{NOTE}?limit=%ED%BF%BF")
+    assert [error["loc"] for error in query.json()["errors"]] == [["query", "limit"]]
+    body = await client.post(
+        "/notes",
+        content=b'{"text": "ok", "nested": [{"\\udc00": 1}, "\\ud800"]}',
+        headers={"Authorization": "Bearer robot", "Content-Type": "application/json"},
+    )
+    assert body.status_code == 422
+    assert [error["loc"] for error in body.json()["errors"]] == [
+        ["body", "nested", 0, "\\udc00"],
+        ["body", "nested", 1],
+    ]
+    assert notes.calls == []
+
+
+async def answer_of(router: ContractRouter, method: str, path: str) -> list[Message]:
+    """The messages `router` sends for a bodiless request, as a server would see them."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b""}
+    await router({**scope, "headers": []}, receive, send)
+    return sent
+
+
+async def test_head_is_gets_answer_without_content_at_the_asgi_level(router: ContractRouter, notes: Notes) -> None:
+    # httpx drops a HEAD answer's content itself, so this is what the router sends, unfiltered.
+    for path in (NOTE, "/docs"):
+        get, head = await answer_of(router, "GET", path), await answer_of(router, "HEAD", path)
+        assert head[0]["status"] == get[0]["status"] == 200
+        fields = [(name, value) for name, value in head[0]["headers"] if name != b"x-request-id"]
+        assert fields == [(name, value) for name, value in get[0]["headers"] if name != b"x-request-id"]
+        assert b"".join(message.get("body", b"") for message in get[1:]) != b""
+        assert [message.get("body", b"") for message in head[1:]] == [b""]
+    assert len(notes.calls) == 2  # HEAD reached GET's implementation

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, TypeAlias
 
-from contract_runtime.results import RawJson, Result
+from contract_runtime.results import RawBody, RawJson, Result
 
 __all__ = [
     "MetricsApi",
@@ -26,7 +26,7 @@ class GetMetrics200Response(Result):
 
     STATUS: ClassVar[int] = 200
     MEDIA_TYPE: ClassVar[str | None] = "text/plain"
-    body: bytes
+    body: RawBody
     # Parameters written after the declared media type in Content-Type, e.g. "charset=utf-8".
     media_type_parameters: str = ""
 

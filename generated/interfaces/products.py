@@ -13,9 +13,11 @@ from typing import ClassVar, Literal, Protocol, TypeAlias
 from uuid import UUID
 
 from contract_runtime.principal import Principal
-from contract_runtime.results import RawJson, Result
+from contract_runtime.results import RawBody, RawJson, Result
+from contract_runtime.streams import RequestStream
 
 from ..models import (
+    ImportReport,
     Product,
     ProductCreate,
     ProductPage,
@@ -36,6 +38,10 @@ __all__ = [
     "SearchProducts200Response",
     "SearchProducts304Response",
     "SearchProductsResponse",
+    "ImportProducts200Response",
+    "ImportProductsResponse",
+    "ExportProducts200Response",
+    "ExportProductsResponse",
     "GetProduct200Response",
     "GetProduct304Response",
     "GetProductResponse",
@@ -155,6 +161,32 @@ SearchProductsResponse: TypeAlias = (
 
 
 @dataclass(frozen=True, slots=True)
+class ImportProducts200Response(Result):
+    """`importProducts` 200: The body was read to its end: what was created, updated and rejected."""
+
+    STATUS: ClassVar[int] = 200
+    MEDIA_TYPE: ClassVar[str | None] = "application/json"
+    body: ImportReport | RawJson[ImportReport]
+
+
+ImportProductsResponse: TypeAlias = ImportProducts200Response
+
+
+@dataclass(frozen=True, slots=True)
+class ExportProducts200Response(Result):
+    """`exportProducts` 200: The catalog, one product per line."""
+
+    STATUS: ClassVar[int] = 200
+    MEDIA_TYPE: ClassVar[str | None] = "application/x-ndjson"
+    body: RawBody
+    # Parameters written after the declared media type in Content-Type, e.g. "charset=utf-8".
+    media_type_parameters: str = ""
+
+
+ExportProductsResponse: TypeAlias = ExportProducts200Response
+
+
+@dataclass(frozen=True, slots=True)
 class GetProduct200Response(Result):
     """`getProduct` 200: The product."""
 
@@ -235,6 +267,23 @@ class ProductsApi(Protocol):
         if_none_match: str | None,
     ) -> SearchProductsResponse:
         """searchProducts: Search products"""
+        ...
+
+    async def import_products(
+        self,
+        *,
+        principal: Principal,
+        body: RequestStream,
+    ) -> ImportProductsResponse:
+        """importProducts: Import products from NDJSON (upsert by SKU)"""
+        ...
+
+    async def export_products(
+        self,
+        *,
+        principal: Principal,
+    ) -> ExportProductsResponse:
+        """exportProducts: Export every live product as NDJSON"""
         ...
 
     async def get_product(

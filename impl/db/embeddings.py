@@ -51,9 +51,14 @@ async def live_rows(db: Database, *, after: UUID | None, limit: int) -> list[Emb
     return [record_of(EmbeddingRow, row) for row in rows]
 
 
-async def live_row(db: Database, *, product_id: UUID) -> EmbeddingRow | None:
-    row = await db.fetch_one(select(*_ROW_COLUMNS).where(products.c.id == product_id, LIVE))
-    return None if row is None else record_of(EmbeddingRow, row)
+async def live_rows_of(db: Database, *, ids: Sequence[UUID]) -> list[EmbeddingRow]:
+    """The live products among `ids`, in no particular order."""
+    if not ids:
+        return []
+    # One typed bind per id: `databases` does not run an expanding IN's values through the Uuid type on SQLite.
+    match = or_(*(products.c.id == product_id for product_id in ids))
+    rows = await db.fetch_all(select(*_ROW_COLUMNS).where(match, LIVE))
+    return [record_of(EmbeddingRow, row) for row in rows]
 
 
 async def store(db: Database, *, product_id: UUID, columns: Mapping[str, Any], text_updated_at: datetime) -> bool:

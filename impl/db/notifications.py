@@ -4,8 +4,11 @@ PostgreSQL delivers a NOTIFY when, and only when, its transaction commits, to
 every session listening on the channel. So every process of the API learns of
 every committed product write, whether or not the writer could reach Redis
 afterwards: the processes that can reach Redis move the cache on for it (see
-`impl.services.product_cache`). The payload is `<product id> <change id>`; the
-change id makes that move happen once per write, however many processes do it.
+`impl.services.product_cache`). The payload is `<product id> <change id>`, then
+for a write of many products (an import's batch) their other ids, as hex, each
+after a space; the change id makes that move happen once per write, however
+many processes do it. A batch too long for one NOTIFY payload (under 8,000 bytes)
+is announced in several, all with its one change id.
 
 On SQLite (one process by design) `announce` only returns the change id.
 """
@@ -16,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import asyncpg
@@ -30,21 +33,31 @@ logger = logging.getLogger(__name__)
 CHANNEL = "catalog_products_changed"
 CHECK_EVERY_SECONDS = 1.0  # how often a quiet listening connection is checked
 RECONNECT_AFTER_SECONDS = 0.5
+IDS_PER_NOTIFY = 200  # 33 bytes each: well under PostgreSQL's 8,000-byte payload
 
 
 async def announce(db: Session, *, product_id: UUID) -> str:
     """Inside the write's transaction: tell every process once it commits. Returns the change id."""
+    return await announce_many(db, product_ids=[product_id])
+
+
+async def announce_many(db: Session, *, product_ids: Sequence[UUID]) -> str:
+    """`announce` for a write of several products (one change: caches move on once for all of them)."""
     change = secrets.token_hex(8)
     if db.url.dialect == "postgresql":
-        await db.execute(select(func.pg_notify(CHANNEL, f"{product_id} {change}")))
+        for start in range(0, len(product_ids), IDS_PER_NOTIFY):
+            first, *rest = product_ids[start : start + IDS_PER_NOTIFY]
+            payload = " ".join([str(first), change, *(product_id.hex for product_id in rest)])
+            await db.execute(select(func.pg_notify(CHANNEL, payload)))
     return change
 
 
-def parse(payload: str) -> tuple[UUID, str] | None:
-    """`(product id, change id)` of an announcement, or None for anything else."""
-    product_id, _, change = payload.partition(" ")
+def parse(payload: str) -> tuple[tuple[UUID, ...], str] | None:
+    """`(product ids, change id)` of an announcement, or None for anything else."""
+    product_id, _, rest = payload.partition(" ")
+    change, *others = rest.split(" ")
     try:
-        return UUID(product_id), change
+        return tuple(UUID(text) for text in (product_id, *others)), change
     except ValueError:
         return None
 

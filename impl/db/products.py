@@ -207,3 +207,32 @@ async def page(
         Positioned(_record(row), tuple(row[f"sort_key_{i}"] for i in range(len(keys))))
         for row in await db.fetch_all(query)
     ]
+
+
+async def live_ids_by_sku(db: Database, *, skus: Sequence[str]) -> dict[str, UUID]:
+    """The ids of the live products holding these SKUs, by SKU."""
+    if not skus:
+        return {}
+    rows = await db.fetch_all(select(products.c.id, products.c.sku).where(products.c.sku.in_(skus), LIVE))
+    return {row["sku"]: row["id"] for row in rows}
+
+
+async def insert_many(db: Database, *, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One multi-row INSERT (every row with the same columns)."""
+    if rows:
+        await db.execute(products.insert().values(list(rows)))
+
+
+async def replace_many(db: Database, *, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Update live products by `id`, one statement each (`databases` runs an executemany as that too)."""
+    for row in rows:
+        values = {name: value for name, value in row.items() if name != "id"}
+        await db.execute(update(products).where(products.c.id == row["id"], LIVE).values(**values))
+
+
+async def live_after(db: Database, *, after_id: UUID | None, limit: int) -> list[ProductRecord]:
+    """Up to `limit` live products after `after` in id order (a keyset page of the whole catalog)."""
+    query = select(*_COLUMNS).where(LIVE)
+    if after_id is not None:
+        query = query.where(products.c.id > after_id)
+    return [_record(row) for row in await db.fetch_all(query.order_by(products.c.id).limit(limit))]

@@ -57,7 +57,8 @@ def map_error(exc: Exception) -> Problem | None:
     """The problem an implementation's error stands for; None for a bug (answered 500)."""
     if isinstance(exc, InvalidInput):
         # The shape of the runtime's own 422 (the spec's ValidationFailed), the offending field listed.
-        issue = FieldIssue(loc=(exc.location, exc.field), msg=exc.detail, type=exc.rule)
+        loc = (exc.location,) if exc.field is None else (exc.location, exc.field)
+        issue = FieldIssue(loc=loc, msg=exc.detail, type=exc.rule)
         return Problem(422, "validation-error", "Validation failed", exc.detail, errors=(issue,))
     if isinstance(exc, RateLimited):
         return too_many_requests(exc.detail, limit=exc.limit, retry_after_seconds=exc.retry_after_seconds)

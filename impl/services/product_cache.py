@@ -222,6 +222,15 @@ class ProductCache:
         if self._local is not None:
             await self._cache.publish(INVALIDATION_CHANNEL, str(product_id).encode())
 
+    async def products_changed(self, *, change: str) -> None:
+        """After a committed write of many products (an import's batch): every entry, detail ones included,
+        moves on with the generation, everywhere; their keys are left to expire rather than deleted one by one."""
+        if self._local is not None:
+            self._local.clear()
+        await self._cache.increment(GENERATION_KEY, once=change)
+        if self._local is not None:
+            await self._cache.publish(INVALIDATION_CHANNEL, b"*")
+
     def changed_elsewhere(self, payload: str) -> None:
         """A write announced by the database (any process's, this one's included): clear the local
         layer now, and move the generation on for the writer, once per write."""
@@ -230,9 +239,10 @@ class ProductCache:
             return
         if self._local is not None:
             self._local.clear()
-        product_id, change = announced
+        product_ids, change = announced
         if self._on_announced is not None:
-            self._on_announced(product_id)
+            for product_id in product_ids:
+                self._on_announced(product_id)
         step = asyncio.create_task(self._step(change))
         self._steps.add(step)
         step.add_done_callback(self._steps.discard)

@@ -21,11 +21,14 @@ from pydantic_core import to_json
 
 from contract_runtime.principal import Principal
 from contract_runtime.results import RawJson
+from contract_runtime.streams import RequestStream
 from generated.interfaces.products import (
     CreateProduct201Response,
     DeleteProduct204Response,
+    ExportProducts200Response,
     GetProduct200Response,
     GetProduct304Response,
+    ImportProducts200Response,
     ListProducts200Response,
     ListProducts304Response,
     ListProductsQuery,
@@ -44,6 +47,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from . import cursors
 from .pagination import Paging, offset_of, page_count, page_links
 from .product_cache import Cached, ProductCache, Rendered, detail_key, etag_matches, query_key
+from .product_transfer import ProductTransfer
 
 PRODUCT_NOT_FOUND = "Product not found."
 # Matches are counted up to here (the spec's ProductPage.total maximum). A count walks every match
@@ -181,12 +185,25 @@ class ProductService:
     """Implements `generated.interfaces.products.ProductsApi`."""
 
     def __init__(
-        self, db: Db, cache: ProductCache, *, index: ProductIndex | None = None, views: ViewRecorder | None = None
+        self,
+        db: Db,
+        cache: ProductCache,
+        transfer: ProductTransfer,
+        *,
+        index: ProductIndex | None = None,
+        views: ViewRecorder | None = None,
     ) -> None:
         self._db = db
         self._cache = cache
+        self._transfer = transfer
         self._index = index
         self._views = views
+
+    async def import_products(self, *, principal: Principal, body: RequestStream) -> ImportProducts200Response:
+        return ImportProducts200Response(body=await self._transfer.import_lines(body))
+
+    async def export_products(self, *, principal: Principal) -> ExportProducts200Response:
+        return ExportProducts200Response(body=self._transfer.export_lines())
 
     async def list_products(
         self, *, query: ListProductsQuery, if_none_match: str | None

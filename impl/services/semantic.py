@@ -32,7 +32,7 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "products:embedded"
 LOAD_PAGE = 5_000
+REFRESH_BATCH = 200  # products re-read in one query
 
 
 class SemanticIndex:
@@ -173,18 +174,29 @@ class SemanticIndex:
             logger.warning("could not store %d product vectors: %s", len(vectors), exc)
 
     async def _refresh(self, product_ids: Iterable[UUID]) -> None:
-        """Make the index hold what the database holds now for these products."""
-        for product_id in product_ids:
-            row = await embedding_rows.live_row(self._db.database, product_id=product_id)
-            self._changes += 1
-            if row is None:
-                self._index.remove(product_id)
-                continue
-            vector = stored_vector(row)
-            if vector is None:
-                vector = (await self.embedder()).embed_one(product_text(row.name, row.category, row.description))
-                await self._store([(row, vector)])
-            self._index.put(row.id, vector)
+        """Make the index hold what the database holds now for these products (read in batches)."""
+        wanted = list(product_ids)
+        for start in range(0, len(wanted), REFRESH_BATCH):
+            batch = wanted[start : start + REFRESH_BATCH]
+            rows = {row.id: row for row in await embedding_rows.live_rows_of(self._db.database, ids=batch)}
+            stale: list[EmbeddingRow] = []
+            for product_id in batch:
+                self._changes += 1
+                row = rows.get(product_id)
+                if row is None:
+                    self._index.remove(product_id)
+                    continue
+                vector = stored_vector(row)
+                if vector is None:
+                    stale.append(row)
+                else:
+                    self._index.put(row.id, vector)
+            if stale:
+                texts = [product_text(row.name, row.category, row.description) for row in stale]
+                embedded = (await self.embedder()).embed(texts)
+                await self._store(list(zip(stale, embedded, strict=True)))
+                for row, vector in zip(stale, embedded, strict=True):
+                    self._index.put(row.id, vector)
 
     # --- writes ---------------------------------------------------------------------------------------------------
 
@@ -204,6 +216,35 @@ class SemanticIndex:
             logger.warning("a product's text was not embedded: %s", exc)
             return {}
         return columns_of(vector, text)
+
+    async def vector_columns_many(self, texts: Sequence[tuple[str, str | None, str | None]]) -> list[dict[str, Any]]:
+        """`vector_columns` of many products (name, category, description) in one pass of the model, off the
+        event loop; all empty if the model fails (those products are embedded by the next load)."""
+        joined = [product_text(name, category, description) for name, category, description in texts]
+        try:
+            embedder = await self.embedder()
+            vectors = await asyncio.to_thread(embedder.embed, joined)
+        except Exception as exc:
+            logger.warning("%d products' texts were not embedded: %s", len(joined), exc)
+            return [{} for _ in joined]
+        return [columns_of(vector, text) for vector, text in zip(vectors, joined, strict=True)]
+
+    def vectors_written(self, columns_by_id: Mapping[UUID, Mapping[str, Any]]) -> None:
+        """After a committed write of many products (an import's batch), with the columns `vector_columns_many`
+        made for them: this process's index holds them at once. Other processes hear of the batch from the
+        database's announcement (PostgreSQL) and re-read it; empty columns mean no vector was made."""
+        if self._loading is not None:
+            self._dirty.update(columns_by_id)
+        if not self._loaded:
+            return
+        for product_id, columns in columns_by_id.items():
+            stored = columns.get("embedding")
+            vector = None if stored is None else from_bytes(stored)
+            if vector is None:  # the model failed: the next request reloads the index, embedding what is missing
+                self._loaded = False
+                return
+            self._index.put(product_id, vector)
+            self._changes += 1
 
     async def product_written(self, record: ProductRecord) -> None:
         """After a committed create or update (before the product cache moves on); never raises."""

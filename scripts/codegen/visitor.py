@@ -47,6 +47,13 @@ def is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
+def is_streamed(spec: dict[str, Any], media_type: str, schema: dict[str, Any]) -> bool:
+    """A request body the implementation reads as a stream of bytes: not JSON, not a form, a string schema."""
+    if is_json(media_type) or media_type == "application/x-www-form-urlencoded":
+        return False
+    return resolve(spec, schema).get("type") == "string"
+
+
 def python_type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     """The Python type a parsed parameter value has."""
     name = ref_name(schema)
@@ -141,10 +148,13 @@ def operation_info(
     bodies = []
     for media_type, media in resolve(spec, operation.get("requestBody", {"content": {}}))["content"].items():
         properties = resolve(spec, media["schema"]).get("properties", {})
+        # Not JSON, not a form, and a string schema (NDJSON, say): handed over as a stream, read as it arrives.
+        streamed = is_streamed(spec, media_type, media["schema"])
         bodies.append(
             {
                 "media_type": media_type,
-                "model": ref_name(media["schema"]),
+                "model": None if streamed else ref_name(media["schema"]),
+                "streamed": streamed,
                 "schema": media["schema"],
                 # writeOnly fields (passwords, refresh tokens) are never echoed in a 422.
                 "secret_fields": sorted(
@@ -186,10 +196,14 @@ def operation_info(
         "query_params": by_location["query"],
         "header_params": by_location["header"],
         "bodies": bodies,
-        "body_annotation": " | ".join(dict.fromkeys(b["model"] for b in bodies)),
+        "body_annotation": " | ".join(dict.fromkeys(b["model"] or "RequestStream" for b in bodies)),
+        "streams_body": any(b["streamed"] for b in bodies),
         "results": results,
         "statuses": sorted(int(s) for s in operation["responses"]),
-        "validation": {"parameters": parameters_schema, "bodies": {b["media_type"]: b["schema"] for b in bodies}},
+        "validation": {
+            "parameters": parameters_schema,
+            "bodies": {b["media_type"]: b["schema"] for b in bodies if not b["streamed"]},
+        },
     }
 
 
@@ -197,7 +211,7 @@ def models_used(operations: list[dict[str, Any]]) -> list[str]:
     names: set[str] = set()
     for op in operations:
         names.update(r["model"] for r in op["results"] if r["model"])
-        names.update(b["model"] for b in op["bodies"])
+        names.update(b["model"] for b in op["bodies"] if b["model"])
         names.update(
             p["python_type"] for p in op["parameters"] if p["python_type"] not in {*CONVERTERS.values(), "UUID"}
         )
@@ -225,6 +239,8 @@ def visit(parser: Any, model_path: Path) -> dict[str, object]:
                     h["annotation"].startswith("Literal") for op in tag_ops for r in op["results"] for h in r["headers"]
                 ),
                 "uses_principal": any(op["secured"] for op in tag_ops),
+                "uses_request_stream": any(op["streams_body"] for op in tag_ops),
+                "uses_raw_body": any(r["raw_body"] for op in tag_ops for r in op["results"]),
             }
         )
     validation_root = {
