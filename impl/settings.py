@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .http.forwarding import Network, parse_networks
+from .addresses import Network, parse_networks
 from .security.password_policy import account_words, refusal
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from contract_runtime.asgi import Message, Receive, Scope, Send
+from impl.addresses import address_key, forwarded_client, parse_networks
 from impl.app import create_app
-from impl.http.forwarding import address_key, forwarded_client, parse_networks
+from impl.http.forwarding import ForwardedClient
 from impl.settings import InvalidSettings, Settings, load_settings
 from tests.conftest import free_port
 from tests.servers import HaProxy, haproxy_binary, serving
@@ -114,6 +116,35 @@ def test_addresses_and_networks_are_accepted(tmp_path: Path) -> None:
         "172.30.0.0/24",
         "2001:db8::/64",
     ]
+
+
+async def seen_by_the_app(peer: str, headers: list[tuple[bytes, bytes]]) -> tuple[object, object]:
+    """`scope["client"]` and `scope["scheme"]` as the app behind ForwardedClient sees them."""
+    seen: dict[str, object] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.update(client=scope["client"], scheme=scope["scheme"])
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        raise AssertionError(message)
+
+    scope = {"type": "http", "client": (peer, 5123), "scheme": "http", "headers": headers}
+    await ForwardedClient(app, trusted=TRUSTED)(scope, receive, send)
+    return seen["client"], seen["scheme"]
+
+
+async def test_the_middleware_rewrites_the_scope_for_trusted_peers_only() -> None:
+    headers = [
+        (b"x-forwarded-for", b"198.51.100.1"),  # the client's own line, then the proxy's
+        (b"x-forwarded-for", b"203.0.113.9"),
+        (b"x-forwarded-proto", b"https"),
+    ]
+    assert await seen_by_the_app("10.1.2.3", headers) == (("203.0.113.9", 0), "https")
+    assert await seen_by_the_app("203.0.113.50", headers) == (("203.0.113.50", 5123), "http")
+    assert await seen_by_the_app("10.1.2.3", [(b"x-forwarded-proto", b"gopher")]) == (("10.1.2.3", 0), "http")
 
 
 # Through the app (in process): the limit counts what the rules above say.

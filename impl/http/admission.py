@@ -8,9 +8,9 @@ from typing import Any
 from contract_runtime.operations import Operation
 from contract_runtime.problems import Problem
 
+from ..addresses import address_key
 from ..limits.counters import Counters
 from ..request_context import client_address
-from .forwarding import address_key
 from .problems import too_many_requests
 
 WINDOW_SECONDS = 60
