@@ -286,9 +286,12 @@ backend api
 
 
 @contextlib.contextmanager
-def serving(settings: Settings, workdir: Path, **environment: str) -> Iterator[ApiServer]:
-    """`python -m impl.serve` (uvicorn as the image runs it) on 127.0.0.1 and a free port, on the test's
-    database, Redis (if any) and key prefix, with these settings on top; stopped after the `with` block."""
+def serving(
+    settings: Settings, workdir: Path, *, arguments: tuple[str, ...] = (), **environment: str
+) -> Iterator[ApiServer]:
+    """`python -m impl.serve` (uvicorn as the image runs it, then `arguments`) on 127.0.0.1 and a free port,
+    on the test's database, Redis (if any) and key prefix, with these settings on top; stopped after the
+    `with` block."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -308,6 +311,6 @@ def serving(settings: Settings, workdir: Path, **environment: str) -> Iterator[A
             env.pop(name, None)
     if settings.redis_url and "REDIS_URL" not in environment:
         env["REDIS_URL"] = settings.redis_url
-    command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), *arguments]
     with ApiServer.running(command, env, workdir / "api.log", port) as server:
         yield server

@@ -71,11 +71,13 @@ def tricklers() -> Iterator[list[Trickler]]:
         trickler.close()
 
 
-@pytest.fixture
-def api(settings: Settings, tmp_path: Path) -> Iterator[ApiServer]:
+# impl.serve's choice (httptools, installed here), and h11, which uvicorn uses without httptools.
+@pytest.fixture(params=["impl.http.head_timeout:HeadTimeoutProtocol", "impl.http.head_timeout:H11HeadTimeout"])
+def api(settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ApiServer]:
     with serving(
         settings,
         tmp_path,
+        arguments=("--http", request.param),
         HEADER_TIMEOUT_SECONDS=str(HEAD_TIMEOUT_SECONDS),
         LIMIT_CONCURRENCY=str(LIMIT_CONCURRENCY),
         MAX_IN_FLIGHT=str(LIMIT_CONCURRENCY),
