@@ -221,10 +221,9 @@ async def client_at(address: str, url: str) -> AsyncIterator[httpx.AsyncClient]:
 def behind_haproxy(haproxy: str, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """The API behind HAProxy; the test's parameter says whether the API trusts HAProxy's address."""
     trusted: bool = request.param
-    environment = {"RATE_LIMIT_PER_ADDRESS_PER_MINUTE": str(LIMIT)}
-    if trusted:
-        environment["TRUSTED_PROXIES"] = PROXY
-    with serving(settings, tmp_path, **environment) as api:
+    with serving(
+        settings, tmp_path, RATE_LIMIT_PER_ADDRESS_PER_MINUTE=str(LIMIT), TRUSTED_PROXIES=PROXY if trusted else ""
+    ) as api:
         proxy = HaProxy(haproxy, tmp_path, free_port(), api.port, head_timeout_seconds=10)
         try:
             yield proxy.url
