@@ -74,8 +74,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # One process per container: scale with replicas (or set WEB_CONCURRENCY).
 # PORT (default 8000) moves the listener, e.g. with --network host.
-# impl/serve.py runs uvicorn as scripts/serve does: --proxy-headers (trusting X-Forwarded-*
-# from FORWARDED_ALLOW_IPS, default 127.0.0.1), and the settings' SHUTDOWN_TIMEOUT_SECONDS
-# (on SIGTERM, requests in flight get this long to finish: 8 s, within `docker stop`'s
-# 10 s; raise both together), KEEP_ALIVE_TIMEOUT_SECONDS and LIMIT_CONCURRENCY.
+# impl/serve.py runs uvicorn as scripts/serve does: X-Forwarded-For believed only from
+# TRUSTED_PROXIES (none by default), HEADER_TIMEOUT_SECONDS on each request head, and the
+# settings' SHUTDOWN_TIMEOUT_SECONDS (on SIGTERM, requests in flight get this long to
+# finish: 8 s, within `docker stop`'s 10 s; raise both together), KEEP_ALIVE_TIMEOUT_SECONDS
+# and LIMIT_CONCURRENCY.
 CMD ["sh", "-c", "exec python -m impl.serve --host 0.0.0.0 --port \"${PORT:-8000}\""]

@@ -23,6 +23,7 @@ from .db.migrate import head_revision
 from .db.notifications import ChangeListener
 from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
+from .http.forwarding import ForwardedClient
 from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
 from .limits.counters import counters_from_url
 from .llm import ChatClient
@@ -245,4 +246,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             counters, per_minute=settings.rate_limit_per_address_per_minute, limited=RATE_LIMITED_OPERATIONS
         ),
     )
+    trusted_proxies = settings.trusted_proxy_networks()
+    if trusted_proxies:
+        # Added last, so it runs first: the router, the limits, the logs and the traces see the client.
+        app.add_middleware(ForwardedClient, trusted=trusted_proxies)
     return app

@@ -11,7 +11,13 @@
   connection is closed after this long;
 - `--limit-concurrency LIMIT_CONCURRENCY`: past this many connections and
   requests at once uvicorn answers 503 itself, a backstop above the app's own
-  MAX_IN_FLIGHT (which answers 503 problem+json first).
+  MAX_IN_FLIGHT (which answers 503 problem+json first);
+- `--http impl.http.head_timeout:HeadTimeoutProtocol`: uvicorn's own protocol
+  (httptools, else h11) with HEADER_TIMEOUT_SECONDS on each request head, so
+  connections that trickle headers cannot hold those slots for long;
+- `--no-proxy-headers`: X-Forwarded-For is the app's to read, from
+  TRUSTED_PROXIES only (impl/http/forwarding.py); uvicorn's FORWARDED_ALLOW_IPS
+  plays no part.
 
 Options given on the command line come after these and win. A request the
 shutdown timeout cuts before it was answered gets a 503 problem (uvicorn would
@@ -55,6 +61,7 @@ from .settings import Settings, load_settings
 logger = logging.getLogger(__name__)
 
 APP = "impl.serve:create_served_app"
+HTTP_PROTOCOL = "impl.http.head_timeout:HeadTimeoutProtocol"
 SHUTTING_DOWN = Problem(
     503,
     "shutting-down",
@@ -109,7 +116,11 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
     return [
         APP,
         "--factory",
-        "--proxy-headers",
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (impl/http/forwarding.py):
+        # uvicorn's own reading (on by default, trusting FORWARDED_ALLOW_IPS) would be a second rule.
+        "--no-proxy-headers",
+        "--http",
+        HTTP_PROTOCOL,
         "--no-server-header",
         "--no-access-log",  # the app writes one access line per request (impl.observability.logs)
         "--timeout-graceful-shutdown",

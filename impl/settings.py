@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .addresses import Network, parse_networks
 from .security.password_policy import account_words, guess_bits, refusal
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,13 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: int = Field(default=8, ge=1)
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     limit_concurrency: int = Field(default=1024, ge=1)
+    # A connection whose request head (request line and headers) is not complete this long after the
+    # connection opened, or after the previous answer, is closed (408 if part of a head came).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # The reverse proxies whose X-Forwarded-For (and X-Forwarded-Proto) are believed: comma-separated
+    # addresses or CIDR networks. Empty (the default): the headers are ignored and the limits key on
+    # the connection's peer address (impl/http/forwarding.py).
+    trusted_proxies: str = ""
     # The abuse limits' counters: a Redis that never evicts (maxmemory-policy noeviction), so a flood of cached
     # answers cannot push a lockout out; unset: REDIS_URL's. `python -m impl.serve` checks the policy.
     limits_redis_url: str | None = None
@@ -145,6 +153,12 @@ class Settings(BaseSettings):
     admin_username: str | None = None
     admin_password: SecretStr | None = None
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        parse_networks(value)  # refused here, at start, in one line
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str | None) -> str | None:
@@ -188,6 +202,9 @@ class Settings(BaseSettings):
 
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip())
+
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Names the server reads from the environment outside impl/settings.py, and who reads them.
 OUTSIDE_SETTINGS = {
-    "FORWARDED_ALLOW_IPS": "uvicorn: the addresses whose X-Forwarded-* headers it believes",
     "WEB_CONCURRENCY": "uvicorn: worker processes",
     "PROMETHEUS_MULTIPROC_DIR": "prometheus-client: the directory the workers share their metrics in",
     "PORT": "the image's CMD: where uvicorn listens",
@@ -546,10 +545,13 @@ def check_connections(variant: Variant, repo: Repository) -> str:
 
 
 def check_forwarded(variant: Variant, repo: Repository) -> str:
+    """TRUSTED_PROXIES names whose X-Forwarded-For is believed: in a cluster that is a pod network, so only
+    a NetworkPolicy that lets nothing but the ingress controller (and the scrapers) in makes it safe."""
     env = environment(variant, api_container(variant.one("Deployment")))
-    trusted = (env.get("FORWARDED_ALLOW_IPS") or EnvValue(literal="127.0.0.1,::1")).literal or ""
-    if not any(part.strip() in ("*", "0.0.0.0/0", "::/0") for part in trusted.split(",")):
-        return f"X-Forwarded-For believed from {trusted} only"
+    source = env.get("TRUSTED_PROXIES")
+    trusted = (source.literal if source is not None else None) or ""
+    if not trusted.strip():
+        return "X-Forwarded-For ignored (TRUSTED_PROXIES empty): the limits count each connection's peer"
     pods = variant.one("Deployment")["spec"]["template"]["metadata"]["labels"]
     for policy in variant.of_kind("NetworkPolicy"):
         spec = policy["spec"]
@@ -559,10 +561,10 @@ def check_forwarded(variant: Variant, repo: Repository) -> str:
             and "Ingress" in spec.get("policyTypes", ["Ingress"])
             and all(rule.get("from") for rule in rules)
         ):
-            return (
-                f"X-Forwarded-For believed from anyone: NetworkPolicy {policy['metadata']['name']} limits who that is"
-            )
-    raise Failed("FORWARDED_ALLOW_IPS trusts every address, but no NetworkPolicy limits who reaches the pods")
+            return f"X-Forwarded-For believed from {trusted}, which NetworkPolicy {policy['metadata']['name']} limits"
+    raise Failed(
+        f"TRUSTED_PROXIES={trusted} believes X-Forwarded-For, but no NetworkPolicy limits who reaches the pods"
+    )
 
 
 def check_resources(variant: Variant, repo: Repository) -> str:
@@ -622,8 +624,8 @@ def env_entry(v: Variant, name: str) -> dict[str, Any]:
     return entry
 
 
-def trust_everyone(v: Variant) -> None:
-    config_of(v)["FORWARDED_ALLOW_IPS"] = "*"
+def trust_without_policy(v: Variant) -> None:
+    config_of(v)["TRUSTED_PROXIES"] = "10.0.0.0/8"
     for key in [key for key in v.objects if key[0] == "NetworkPolicy"]:
         del v.objects[key]
 
@@ -697,7 +699,17 @@ BREAKAGES: list[tuple[str, str, Callable[[Variant], None]]] = [
         "more replicas than connections",
         lambda v: v.one("HorizontalPodAutoscaler")["spec"].update(maxReplicas=50),
     ),
-    ("forwarded headers", "X-Forwarded-For believed from anyone who can connect", trust_everyone),
+    ("forwarded headers", "X-Forwarded-For believed from a pod network anyone can connect from", trust_without_policy),
+    (
+        "settings",
+        "uvicorn's FORWARDED_ALLOW_IPS=* again (the server no longer reads it)",
+        lambda v: config_of(v).update(FORWARDED_ALLOW_IPS="*"),
+    ),
+    (
+        "settings",
+        "a TRUSTED_PROXIES that trusts every address",
+        lambda v: config_of(v).update(TRUSTED_PROXIES="0.0.0.0/0"),
+    ),
     ("resources", "no limits", lambda v: api_of(v)["resources"].pop("limits")),
 ]
 

@@ -19,8 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+from impl.settings import Settings
 
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 START_TIMEOUT_SECONDS = 30
@@ -232,3 +235,83 @@ class TcpProxy(Stoppable):
             cwd=Path(__file__).resolve().parent.parent,
         )
         wait_for_port(port)
+
+
+def haproxy_binary() -> str:
+    """haproxy's path (Debian installs it in /usr/sbin); the test fails under CI_REQUIRE_SERVERS=1 without it."""
+    import pytest  # here: the cluster scripts import this module too, without pytest
+
+    binary = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+    if binary is None:
+        if os.environ.get("CI_REQUIRE_SERVERS") == "1":  # CI installs it: a missing binary is a failure there
+            pytest.fail("haproxy is not installed, and CI_REQUIRE_SERVERS=1")
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    return binary
+
+
+class HaProxy(Stoppable):
+    """An haproxy of a test's own on 127.0.0.1:`port`, passing HTTP to 127.0.0.1:`target_port` the way the
+    documented deployments do (docs/proxies.md): it appends the client's address to X-Forwarded-For and gives
+    a request head `head_timeout_seconds` to arrive before the API sees any of it."""
+
+    def __init__(self, binary: str, folder: Path, port: int, target_port: int, head_timeout_seconds: float) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        config = folder / "haproxy.cfg"
+        config.write_text(
+            f"""\
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request {int(head_timeout_seconds * 1000)}ms
+
+frontend api
+    bind 127.0.0.1:{port}
+    option forwardfor
+    default_backend api
+
+backend api
+    server api 127.0.0.1:{target_port}
+"""
+        )
+        subprocess.run([binary, "-c", "-q", "-f", str(config)], check=True, capture_output=True)
+        self.process = subprocess.Popen(
+            [binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(port)
+
+
+@contextlib.contextmanager
+def serving(
+    settings: Settings, workdir: Path, *, arguments: tuple[str, ...] = (), **environment: str
+) -> Iterator[ApiServer]:
+    """`python -m impl.serve` (uvicorn as the image runs it, then `arguments`) on 127.0.0.1 and a free port,
+    on the test's database, Redis (if any) and key prefix, with these settings on top; stopped after the
+    `with` block."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(workdir),
+        "DATABASE_URL": settings.resolved_database_url(),
+        "CACHE_PREFIX": settings.cache_prefix,
+        "SECRET_KEY": "served-test-secret-" + uuid.uuid4().hex,
+        "BCRYPT_ROUNDS": str(settings.bcrypt_rounds),
+        "SMART_SEARCH_PRELOAD": "false",
+        **environment,
+    }
+    for name in ("REDIS_URL", "ADMIN_EMAIL", "ADMIN_USERNAME", "ADMIN_PASSWORD", "TRUSTED_PROXIES"):
+        if name not in environment:
+            env.pop(name, None)
+    if settings.redis_url and "REDIS_URL" not in environment:
+        env["REDIS_URL"] = settings.redis_url
+    command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), *arguments]
+    with ApiServer.running(command, env, workdir / "api.log", port) as server:
+        yield server

@@ -8,6 +8,7 @@ from typing import Any
 from contract_runtime.operations import Operation
 from contract_runtime.problems import Problem
 
+from ..addresses import address_key
 from ..limits.counters import Counters
 from ..request_context import client_address
 from .problems import too_many_requests
@@ -24,12 +25,12 @@ class AddressCeiling:
         self._limited = frozenset(limited)
 
     async def __call__(self, operation: Operation, scope: MutableMapping[str, Any]) -> Problem | None:
-        if operation.operation_id not in self._limited:
-            return None
         client = scope.get("client")
-        address = str(client[0]) if client else "unknown"
+        # The client as ForwardedClient resolved it; IPv6 by its /64. Set for every operation:
+        # any service's per-address limit reads this one key.
+        address = address_key(str(client[0])) if client else "unknown"
         client_address.set(address)
-        if not self._per_minute:
+        if operation.operation_id not in self._limited or not self._per_minute:
             return None
         count = await self._counters.hit(f"address:{address}", window_seconds=WINDOW_SECONDS)
         if count.value <= self._per_minute:

@@ -199,9 +199,17 @@ class Cluster:
             "REDIS_URL": self.config.redis_url,
             "SECRET_KEY": self.secret_key,
             "DATA_DIR": str(data_dir),
+            # HAProxy runs on this machine and connects from the replicas' own address: its X-Forwarded-For
+            # (and nobody else's) is believed, so the per-address limits count the clients, not HAProxy.
+            "TRUSTED_PROXIES": self.proxy_address(),
             **self.config.env,
             **self.config.replica_env.get(index, {}),
         }
+
+    def proxy_address(self) -> str:
+        """Where HAProxy's connections to the replicas come from: their host, or loopback for a wildcard."""
+        host = self.config.host
+        return "127.0.0.1" if host in ("localhost", "0.0.0.0", "") else host  # noqa: S104 - compared, not bound
 
     def _spawn(self, index: int) -> None:
         replica = self.replicas[index]
@@ -286,8 +294,8 @@ defaults
 
 frontend api
     bind {self.config.host}:{self.lb_port}
-    # The replicas trust X-Forwarded-For from 127.0.0.1 (uvicorn --proxy-headers): the
-    # per-address limits see the client's address, not the load balancer's.
+    # Appends the client's address to X-Forwarded-For; the replicas believe it from HAProxy's
+    # address only (TRUSTED_PROXIES), so the per-address limits see the client, not the load balancer.
     option forwardfor
     default_backend replicas
 
