@@ -106,6 +106,7 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
         "--factory",
         "--proxy-headers",
         "--no-server-header",
+        *("--http", "impl.http.protocol:ProblemHttpProtocol"),  # uvicorn's own 400 and 503 as problems
         "--no-access-log",  # the app writes one access line per request (impl.observability.logs)
         "--timeout-graceful-shutdown",
         str(settings.shutdown_timeout_seconds),
