@@ -16,7 +16,9 @@ plain HTTP request it also is (uvicorn would hand it to a WebSocket protocol,
 which the app refuses with a bare `403`).
 
 uvicorn is started with `--http impl.http.protocol:ProblemHttpProtocol`
-(impl.serve). The hooks overridden (`send_400_response`, `_start_asgi_task`,
+(impl.serve; an `--http` given on the command line wins, and uvicorn's own
+protocols answer as uvicorn does). Another change to the protocol subclasses
+this class, so one `--http` keeps both. The hooks overridden (`send_400_response`, `_start_asgi_task`,
 `_unsupported_upgrade_warning`) are uvicorn's, as pinned in uv.lock;
 tests/test_wire.py drives a real server through each of them.
 """
