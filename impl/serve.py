@@ -10,11 +10,12 @@
 - `--timeout-keep-alive KEEP_ALIVE_TIMEOUT_SECONDS`: an idle keep-alive
   connection is closed after this long;
 - `--limit-concurrency LIMIT_CONCURRENCY`: past this many connections and
-  requests at once uvicorn answers 503 itself, a backstop above the app's own
-  MAX_IN_FLIGHT (which answers 503 problem+json first);
-- `--http impl.http.head_timeout:HeadTimeoutProtocol`: uvicorn's own protocol
-  (httptools, else h11) with HEADER_TIMEOUT_SECONDS on each request head, so
-  connections that trickle headers cannot hold those slots for long;
+  requests at once uvicorn answers 503 itself (as a problem, below), a backstop
+  above the app's own MAX_IN_FLIGHT;
+- `--http impl.http.head_timeout:HeadTimeoutProtocol`: uvicorn's httptools
+  protocol with HEADER_TIMEOUT_SECONDS on each request head, so connections that
+  trickle headers cannot hold those slots for long, and with the 400s of its
+  parser and its 503 written as problem+json (impl/http/protocol.py);
 - `--no-proxy-headers`: X-Forwarded-For is the app's to read, from
   TRUSTED_PROXIES only (impl/http/forwarding.py); uvicorn's FORWARDED_ALLOW_IPS
   plays no part.

@@ -136,3 +136,8 @@ def check_response(response: httpx.Response) -> None:
 async def check_async_response(response: httpx.Response) -> None:
     await response.aread()
     check_response(response)
+
+
+def problem_schema_errors(document: Any) -> list[str]:
+    """How `document` breaks the spec's Problem schema (answers given before any operation is chosen)."""
+    return [error.message for error in _validator("#/components/schemas/Problem").iter_errors(document)]

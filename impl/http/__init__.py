@@ -1,1 +1,2 @@
-"""The HTTP edge: problem+json for domain errors, and the documentation routes."""
+"""The HTTP edge: problem+json for domain errors, the documentation routes, and uvicorn's protocol answering
+in problem+json what it answers by itself (protocol)."""

@@ -11,7 +11,8 @@ nothing had. Bytes that keep trickling do not extend the deadline; a request who
 head is complete is the app's (its body has BODY_TIMEOUT_SECONDS).
 
 `impl.serve` runs uvicorn with `--http impl.http.head_timeout:HeadTimeoutProtocol`:
-httptools when installed, h11 otherwise, as uvicorn's `auto` would choose. The
+httptools (a dependency) with `impl.http.protocol`'s problem answers; H11HeadTimeout
+is the same deadline on h11, for tests that drive both parsers. The
 timeout bounds how long one connection holds a slot; a buffering reverse proxy in
 front (HAProxy's `timeout http-request`, nginx's `client_header_timeout`) keeps
 slow heads away from the server altogether (docs/proxies.md).
@@ -31,6 +32,7 @@ from contract_runtime.problems import Problem, problem_document
 
 from ..settings import load_settings
 from .problems import PROBLEM_JSON, PROBLEM_TYPE_PREFIX
+from .protocol import ProblemHttpProtocol
 
 HEAD_TIMED_OUT = Problem(
     408, "request-timeout", "Request timeout", "The request's head (request line and headers) did not arrive in time."
@@ -108,16 +110,11 @@ class HeadDeadline:
 
 
 class H11HeadTimeout(HeadDeadline, H11Protocol):
-    """h11 with the head deadline."""
+    """h11 with the head deadline (uvicorn's own 400 and 503 answers: httptools is what the image runs)."""
 
 
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # httptools is not installed: uvicorn's auto would pick h11 too
-    HeadTimeoutProtocol: type[asyncio.Protocol] = H11HeadTimeout
-else:
+class HttpToolsHeadTimeout(HeadDeadline, ProblemHttpProtocol):
+    """httptools with the head deadline, and uvicorn's own 400 and 503 as problems (impl.http.protocol)."""
 
-    class HttpToolsHeadTimeout(HeadDeadline, HttpToolsProtocol):
-        """httptools with the head deadline."""
 
-    HeadTimeoutProtocol = HttpToolsHeadTimeout
+HeadTimeoutProtocol: type[asyncio.Protocol] = HttpToolsHeadTimeout
