@@ -24,12 +24,11 @@ class AddressCeiling:
         self._limited = frozenset(limited)
 
     async def __call__(self, operation: Operation, scope: MutableMapping[str, Any]) -> Problem | None:
-        if operation.operation_id not in self._limited:
-            return None
+        # Every operation: a check of current_password is limited per address too (LoginThrottle).
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
         client_address.set(address)
-        if not self._per_minute:
+        if operation.operation_id not in self._limited or not self._per_minute:
             return None
         count = await self._counters.hit(f"address:{address}", window_seconds=WINDOW_SECONDS)
         if count.value <= self._per_minute:
