@@ -200,6 +200,7 @@ class VerifySpy:
         self.checked: list[str] = []  # the passwords, in the order their verifications started
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()  # set by each verification as it starts
 
     @property
     def calls(self) -> int:
@@ -211,6 +212,7 @@ class VerifySpy:
 
         def verify(context: CryptContext, secret: str, hashed: str, **kwargs: Any) -> bool:
             spy.checked.append(secret)  # list.append is atomic: the hashing threads may race here
+            spy.entered.set()
             spy.gate.wait(timeout=GATE_SECONDS)
             result: bool = real(context, secret, hashed, **kwargs)
             return result
@@ -298,6 +300,36 @@ async def test_twenty_concurrent_wrong_passwords_check_at_most_the_limit(
             assert_limited(refused, limit=limit)
         assert_limited(await attempt(client, PASSWORD), limit=limit)
         assert verifications.calls - checked_before == limit
+
+
+async def test_a_login_that_got_no_hashing_slot_is_not_counted_as_a_failure(
+    settings: Settings, verifications: VerifySpy
+) -> None:
+    overrides = {
+        "password_hash_concurrency": 1,
+        "password_hash_max_wait_seconds": 0.05,
+        "login_failures_per_account_address": 3,
+    }
+    async with AsyncExitStack() as stack:
+        app = await stack.enter_async_context(running(settings, **overrides))
+        owner = await stack.enter_async_context(from_address(app, "198.51.100.20"))
+        busy = await stack.enter_async_context(from_address(app, "203.0.113.7"))
+        await register(owner, "victim", PASSWORD)
+        verifications.gate.clear()
+        stack.callback(verifications.gate.set)
+        verifications.entered.clear()
+        holding = asyncio.ensure_future(attempt(owner, "wrong-guess"))
+        assert await asyncio.to_thread(verifications.entered.wait, GATE_SECONDS)  # it holds the only slot
+        for _ in range(5):
+            answer = await attempt(busy, "wrong-guess")
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "1"
+        verifications.gate.set()
+        assert (await holding).status_code == 401
+        # None of the five was checked, so none was counted: this address still has its three tries.
+        for guess in range(3):
+            assert (await attempt(busy, f"wrong-guess-{guess}")).status_code == 401
+        assert_limited(await attempt(busy, PASSWORD), limit=3)
 
 
 def hashing_queue(metrics_text: str) -> float:
