@@ -264,7 +264,7 @@ async def test_wrong_current_passwords_are_failed_logins_of_that_account_and_add
 
 
 async def test_after_the_window_the_right_current_password_is_accepted_again(settings: Settings) -> None:
-    limits = {"login_failures_per_account_address": 2, "login_failure_window_seconds": 2}
+    limits = {"login_failures_per_account_address": 2, "login_failure_window_seconds": 3}
     async with running(settings, **limits) as app, from_address(app, "203.0.113.7") as client:
         user_id = await signed_in(client, "victim", PASSWORD)
         for guess in range(2):

@@ -24,7 +24,8 @@ class AddressCeiling:
         self._limited = frozenset(limited)
 
     async def __call__(self, operation: Operation, scope: MutableMapping[str, Any]) -> Problem | None:
-        # Every operation: a check of current_password is limited per address too (LoginThrottle).
+        # Every operation's services learn the address (a wrong current_password counts per address too);
+        # only the `limited` ones are under the ceiling.
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
         client_address.set(address)

@@ -61,8 +61,8 @@ class Requester:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        keys = (f"account:{self.account}" if self.account else "", f"address:{self.address}" if self.address else "")
-        return tuple(key for key in keys if key)
+        account = (f"account:{self.account}",) if self.account else ()
+        return account + ((f"address:{self.address}",) if self.address else ())
 
 
 NOBODY = Requester()  # a job of the server's own (the admin bootstrap at start-up)
@@ -78,7 +78,7 @@ class FairSlots:
     """`size` slots, each freed one handed to the waiting job whose keys hold the fewest slots.
 
     A job's share is the most slots held by any one of its keys. Finding the next job scans
-    the waiting ones: they are bounded by what arrives within one `max_wait` at most.
+    the waiting ones, no more than arrive within the hasher's `max_wait_seconds` (then they give up).
     """
 
     def __init__(self, size: int) -> None:
