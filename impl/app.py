@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
         ),
         products=ProductService(db, product_cache, transfer, index=semantic, views=views),
-        users=UserService(db, hasher, accounts),
+        users=UserService(db, hasher, accounts, throttle),
         health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
         metrics=MetricsService(metrics.exposition, parameters=metrics.EXPOSITION_PARAMETERS, before=sample_pool),
         ai=AiService(

@@ -10,7 +10,7 @@ from generated.models import Role
 
 from .db import users as user_rows
 from .db.database import Db, UniqueViolation
-from .security.passwords import PasswordHasher
+from .security.passwords import NOBODY, PasswordHasher
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ async def ensure_admin(db: Db, hasher: PasswordHasher, settings: Settings) -> No
             raise BootstrapConflict(message)
         logger.error(message)
         return
-    password_hash = await hasher.hash(settings.admin_password.get_secret_value())
+    password_hash = await hasher.hash(settings.admin_password.get_secret_value(), requester=NOBODY)
     now = datetime.now(UTC)
     try:
         async with db.write() as database:

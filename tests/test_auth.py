@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from impl.app import create_app
 from impl.bootstrap import BootstrapConflict
-from impl.security.passwords import PasswordHasher
+from impl.security.passwords import NOBODY, PasswordHasher
 from impl.settings import Settings
 from tests.conftest import ADMIN, TEST_SECRET, client_for, login, register
 from tests.helpers import assert_problem, bearer
@@ -424,7 +424,7 @@ async def test_bcrypt_sha256_with_12_rounds_is_the_default(tmp_path: Path, monke
 
     hasher = PasswordHasher(rounds=12, concurrency=1)
     assert hasher.rounds == 12
-    password_hash = await hasher.hash("Lantern-Quarry-52")
+    password_hash = await hasher.hash("Lantern-Quarry-52", requester=NOBODY)
     # passlib's bcrypt_sha256 v2 format: $bcrypt-sha256$v=2,t=2b,r=<cost>$<salt>$<digest>
     assert password_hash.startswith("$bcrypt-sha256$")
     parameters = dict(item.split("=", 1) for item in password_hash.split("$")[2].split(","))

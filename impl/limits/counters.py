@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 REDIS_TIMEOUT = 0.2
 COOL_DOWN = 2.0
+# DECR on a missing key would create one at -1 with no expiry: only a live, positive count goes down.
+UNDO_SCRIPT = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') if n > 0 then redis.call('DECR', KEYS[1]) end"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,9 @@ class Counters(Protocol):
 
     async def peek(self, key: str) -> Count:
         """The count in `key`'s open window (0 when none is open)."""
+
+    async def undo(self, key: str) -> None:
+        """Take back one hit in `key`'s open window (never below 0; the window keeps its end)."""
 
     async def clear(self, key: str) -> None: ...
 
@@ -67,6 +72,11 @@ class MemoryCounters:
         count, ends = self._windows.get(key, (0, 0.0))
         return Count(count, _seconds(ends - now)) if ends > now else Count(0, 1)
 
+    async def undo(self, key: str) -> None:
+        count, ends = self._windows.get(key, (0, 0.0))
+        if count > 0 and ends > time.monotonic():
+            self._windows[key] = (count - 1, ends)
+
     async def clear(self, key: str) -> None:
         self._windows.pop(key, None)
 
@@ -90,6 +100,7 @@ class RedisCounters:
         self._pool = pool
         self._redis = Redis(connection_pool=pool, retry=no_retries)
         self._prefix = prefix
+        self._undo = self._redis.register_script(UNDO_SCRIPT)
         self._fallback = MemoryCounters()
         self._skip_until = 0.0
 
@@ -125,6 +136,15 @@ class RedisCounters:
             except (RedisError, OSError, TimeoutError) as exc:
                 self._failed(exc)
         return await self._fallback.peek(key)
+
+    async def undo(self, key: str) -> None:
+        if self._available():
+            try:
+                await self._undo(keys=[self._prefix + key])
+                return
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._failed(exc)
+        await self._fallback.undo(key)
 
     async def clear(self, key: str) -> None:
         await self._fallback.clear(key)

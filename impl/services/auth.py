@@ -23,7 +23,7 @@ from ..db.database import Db, Session
 from ..db.users import UserRecord
 from ..errors import Conflict, Unauthenticated
 from ..request_context import client_address
-from ..security.passwords import PasswordHasher
+from ..security.passwords import PasswordHasher, Requester
 from ..security.tokens import TokenCodec
 from .account_cache import AccountCache
 from .accounts import AccountPrincipal, scopes_for, to_user
@@ -89,8 +89,11 @@ class AuthService:
     async def register_user(self, *, body: UserRegister) -> RegisterUser201Response:
         # Duplicates are refused before the slow hash; the unique indexes catch a racing twin (409).
         await self._ensure_free(self._db.database, body.email, body.username)
-        await ensure_acceptable(self._hasher, body.password, username=body.username, email=body.email)
-        password_hash = await self._hasher.hash(body.password)
+        requester = Requester(address=client_address.get())
+        await ensure_acceptable(
+            self._hasher, body.password, username=body.username, email=body.email, requester=requester
+        )
+        password_hash = await self._hasher.hash(body.password, requester=requester)
         now = datetime.now(UTC)
         async with self._db.write() as db:
             record = await user_rows.insert(
@@ -177,15 +180,16 @@ class AuthService:
         record = await user_rows.find_by_login(self._db.database, login=login)
         # Unknown names are limited too (under the name sent), so a 429 tells nothing about who exists.
         account = str(record.id) if record is not None else "name:" + login.lower()
-        await self._throttle.check(account, address)
-        if record is None:
-            await self._hasher.verify_nothing(password)
-            await self._throttle.failed(account, address)
+        requester = Requester(account=account, address=address)
+
+        async def check() -> bool:
+            if record is None:
+                await self._hasher.verify_nothing(password, requester=requester)
+                return False
+            return await self._hasher.verify(password, record.password_hash, requester=requester) and record.is_active
+
+        if not await self._throttle.attempt(account, address, check) or record is None:
             raise Unauthenticated(BAD_CREDENTIALS)
-        if not await self._hasher.verify(password, record.password_hash) or not record.is_active:
-            await self._throttle.failed(account, address)
-            raise Unauthenticated(BAD_CREDENTIALS)
-        await self._throttle.succeeded(account, address)
         async with self._db.write() as db:
             return await self._issue(db, record, family=secrets.token_urlsafe(16))
 

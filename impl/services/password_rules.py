@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from ..errors import InvalidInput
 from ..security.password_policy import account_words
-from ..security.passwords import PasswordHasher
+from ..security.passwords import PasswordHasher, Requester
 
 POLICY_RULE = "password-policy"
 
 
-async def ensure_acceptable(hasher: PasswordHasher, password: str, *, username: str, email: str) -> None:
+async def ensure_acceptable(
+    hasher: PasswordHasher, password: str, *, username: str, email: str, requester: Requester
+) -> None:
     """Refuse (422) a password that is whitespace, common or easy to guess for this account."""
-    reason = await hasher.refusal(password, user_inputs=account_words(username=username, email=email))
+    words = account_words(username=username, email=email)
+    reason = await hasher.refusal(password, requester=requester, user_inputs=words)
     if reason is not None:
         raise InvalidInput("password", f"The password {reason}.", rule=POLICY_RULE)

@@ -21,11 +21,13 @@ from ..db import users as user_rows
 from ..db.database import Db, Session
 from ..db.users import UserRecord
 from ..errors import Conflict, Forbidden, NotFound
-from ..security.passwords import PasswordHasher
+from ..request_context import client_address
+from ..security.passwords import PasswordHasher, Requester
 from .account_cache import AccountCache
 from .accounts import to_user
 from .pagination import Paging, offset_of, page_count, page_links
 from .password_rules import ensure_acceptable
+from .throttle import LoginThrottle
 
 USER_NOT_FOUND = "User not found."
 USERS_PATH = "/api/v1/users"
@@ -48,10 +50,11 @@ def is_active_admin(record: UserRecord) -> bool:
 class UserService:
     """Implements `generated.interfaces.users.UsersApi`."""
 
-    def __init__(self, db: Db, hasher: PasswordHasher, accounts: AccountCache) -> None:
+    def __init__(self, db: Db, hasher: PasswordHasher, accounts: AccountCache, throttle: LoginThrottle) -> None:
         self._db = db
         self._hasher = hasher
         self._accounts = accounts  # every committed change below invalidates it before answering
+        self._throttle = throttle  # a wrong current_password is a failed login (see LoginThrottle)
 
     async def list_users(self, *, principal: Principal, query: ListUsersQuery) -> ListUsers200Response:
         db = self._db.database
@@ -81,19 +84,25 @@ class UserService:
             raise Forbidden("Only an admin may set is_active.")
         # A stolen session must not be enough to take the account: own password or email needs the password.
         changing_own_credentials = principal.subject == str(user_id) and bool(fields & {"password", "email"})
+        address = client_address.get()
+        requester = Requester(account=str(user_id), address=address)
         current: UserRecord | None = None
         if changing_own_credentials:
             if body.current_password is None:
                 raise Forbidden("Give current_password to change your own password or email.")
             # Checked before the transaction: hashing is slow and must not hold the write lock.
             current = await self._live(self._db.database, user_id)
-            if not await self._hasher.verify(body.current_password, current.password_hash):
+            given, known = body.current_password, current.password_hash
+            # Same account key as a login's: guesses here and at /auth/login share one limit.
+            if not await self._throttle.attempt(
+                str(user_id), address, lambda: self._hasher.verify(given, known, requester=requester)
+            ):
                 raise Forbidden("current_password is not correct.")
         if body.password is not None:
             # Judged against the account's words as they will be after this change.
             current = current or await self._live(self._db.database, user_id)
             username, email = body.username or current.username, body.email or current.email
-            await ensure_acceptable(self._hasher, body.password, username=username, email=email)
+            await ensure_acceptable(self._hasher, body.password, username=username, email=email, requester=requester)
 
         changes: dict[str, Any] = {"updated_at": datetime.now(UTC)}
         if body.email is not None:
@@ -101,7 +110,7 @@ class UserService:
         if body.username is not None:
             changes["username"] = body.username
         if body.password is not None:
-            changes["password_hash"] = await self._hasher.hash(body.password)
+            changes["password_hash"] = await self._hasher.hash(body.password, requester=requester)
         if body.is_active is not None:
             changes["is_active"] = body.is_active
         ends_tokens = body.password is not None or body.is_active is False
