@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from contract_runtime.asgi import ContractRouter, CorsPolicy, RequestLimits
 from contract_runtime.binding import bind
+from contract_runtime.problems import Problem
 from contract_runtime.validation import body_validator
 from generated.implementations import Implementations
 from generated.operations import CONTRACT
@@ -24,7 +25,7 @@ from .db.notifications import ChangeListener
 from .http.admission import AddressCeiling
 from .http.docs import DOC_PATHS, install_spec_routes
 from .http.forwarding import ForwardedClient
-from .http.problems import PROBLEM_TYPE_PREFIX, install_framework_handlers, map_error
+from .http.problems import PROBLEM_TYPE_PREFIX, STATEMENT_TIMEOUT, install_framework_handlers, map_error
 from .limits.counters import counters_from_url
 from .llm import ChatClient
 from .observability import metrics, tracing_requested
@@ -109,6 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_announced=semantic.announced,  # smart search follows the database's announcements too
     )
     sample_pool = metrics.pool_sampler(db.connections_in_use)
+
+    def counted_map_error(exc: Exception) -> Problem | None:
+        problem = map_error(exc)
+        if problem is not None and problem.kind == STATEMENT_TIMEOUT:
+            metrics.statement_timed_out()
+        return problem
 
     def observe(operation_id: str | None, status: int | None, seconds: float) -> None:
         metrics.observe_request(operation_id, status, seconds)
@@ -225,7 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contract=CONTRACT,
         operations=operations,
         authenticators=authenticators,
-        map_error=map_error,
+        map_error=counted_map_error,
         problem_type_prefix=PROBLEM_TYPE_PREFIX,
         passthrough_paths=DOC_PATHS,
         limits=RequestLimits(

@@ -37,6 +37,12 @@ def _is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError)
 
 
+def is_statement_timeout(exc: BaseException) -> bool:
+    """The server cancelled a statement that ran past its statement_timeout (DATABASE_TIMEOUT_SECONDS):
+    the query was too slow, the database is up (an outage is `is_unavailable`)."""
+    return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate == STATEMENT_TIMEOUT_SQLSTATE
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or did not answer in time (not a bug in a query).
 
@@ -59,11 +65,12 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 # Class 08 (connection), 57P01-57P03 (shutdown, crash, cannot connect now), 57P05 (idle session
-# timeout), 53300 (too many connections), 57014 (a statement cancelled: a server-side
-# statement_timeout), 25006 (a read-only transaction: a write that reached a standby after a failover).
+# timeout), 53300 (too many connections), 25006 (a read-only transaction: a write that reached a
+# standby after a failover).
 UNAVAILABLE_SQLSTATES = frozenset(
-    {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "57P05", "53300", "57014", "25006"}
+    {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "57P05", "53300", "25006"}
 )
+STATEMENT_TIMEOUT_SQLSTATE = "57014"  # query_canceled: the server's statement_timeout ended it
 _LOST_CONNECTION_SIGNS = ("closed", "cancelling", "pool is closing")
 
 DEFAULT_TIMEOUT_SECONDS = 5.0

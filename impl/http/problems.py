@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from contract_runtime.problems import FieldIssue, Problem, problem_document
 
-from ..db.database import UniqueViolation, is_unavailable, one_line
+from ..db.database import UniqueViolation, is_statement_timeout, is_unavailable, one_line
 from ..errors import (
     Conflict,
     DomainError,
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 PROBLEM_TYPE_PREFIX = "urn:catalog-api:problem:"
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 2
+# A query the database cancelled at its time limit: the database is up, the query was too slow.
+STATEMENT_TIMEOUT = "statement-timeout"
 
 _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
     NotFound: (404, "not-found", "Not found"),
@@ -70,6 +72,15 @@ def map_error(exc: Exception) -> Problem | None:
         return None
     if isinstance(exc, UniqueViolation):
         return Problem(409, "conflict", "Conflict", "A resource with these unique values already exists.")
+    if is_statement_timeout(exc):
+        logger.warning("a database statement ran past its time limit: %s", one_line(exc))
+        return Problem(
+            503,
+            STATEMENT_TIMEOUT,
+            "Service unavailable",
+            "The database took too long to answer this request; try again, or narrow the request.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if is_unavailable(exc):
         # One line per failure: an outage must not flood the log with tracebacks.
         logger.warning("database unavailable: %s: %s", type(exc).__name__, one_line(exc) or "timed out")

@@ -36,6 +36,10 @@ DB_IN_USE = Gauge(
     "Database connections checked out of the pool (sampled as each request ends and at each scrape).",
     multiprocess_mode="livesum",
 )
+STATEMENT_TIMEOUTS = Counter(
+    "catalog_db_statement_timeouts_total",
+    "Database statements the server cancelled at the time limit (DATABASE_TIMEOUT_SECONDS) that a request met.",
+)
 HASH_WAITING = Gauge(
     "catalog_password_hash_waiting",
     "Requests waiting for a password-hashing slot.",
@@ -48,6 +52,10 @@ def observe_request(operation_id: str | None, status: int | None, seconds: float
     operation = operation_id or OUTSIDE_OPERATIONS
     REQUESTS.labels(operation, str(status) if status is not None else "none").inc()
     DURATION.labels(operation).observe(seconds)
+
+
+def statement_timed_out() -> None:
+    STATEMENT_TIMEOUTS.inc()
 
 
 def cache_lookup(hit: bool, seconds: float) -> None:
