@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     smart_search_preload: bool = True
     recommendations_ttl_seconds: int = Field(default=3600, ge=1)
     view_history_size: int = Field(default=50, ge=1, le=1000)
+    # Views waiting in this process for the background writer (impl/services/views.py): past it the oldest
+    # is dropped (counted); a crash loses at most this many.
+    view_queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
     # Description drafts: an OpenAI-compatible chat-completions endpoint (`{LLM_BASE_URL}/chat/completions`);
     # unset: POST /products/{id}/generate-description answers 503. The longest wait for its answer (504 past it).
     llm_base_url: str | None = None

@@ -74,6 +74,14 @@ async def serving(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.A
         yield admin
 
 
+async def views_written(client: httpx.AsyncClient) -> None:
+    """Until the app serving `client` has written the views queued so far (recorded off the request path)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app: Any = transport.app
+    await app.state.views.flush()
+
+
 async def signed_in(admin: httpx.AsyncClient, username: str) -> httpx.AsyncClient:
     """A second client of the same app, signed in as a new user."""
     client = httpx.AsyncClient(transport=admin._transport, base_url=admin.base_url, event_hooks=admin.event_hooks)
@@ -203,6 +211,7 @@ async def test_a_user_without_history_gets_popular_products(admin_client: httpx.
     for viewer in viewers:  # B viewed by three users, C by one
         assert (await viewer.get(f"{PRODUCTS}/{ids['B']}")).status_code == 200
     assert (await viewers[0].get(f"{PRODUCTS}/{ids['C']}")).status_code == 200
+    await views_written(admin_client)
     newcomer = await signed_in(admin_client, "newcomer")
 
     body = (await newcomer.get(RECOMMENDATIONS, params={"limit": 3})).json()
@@ -219,6 +228,7 @@ async def test_recommendations_follow_what_the_user_viewed_and_never_repeat_it(a
     user = await signed_in(admin_client, "camper")
     for sku in ("OUT-001", "OUT-002"):  # a tent and a sleeping bag
         assert (await user.get(f"{PRODUCTS}/{ids[sku]}")).status_code == 200
+    await views_written(user)
 
     response = await user.get(RECOMMENDATIONS, params={"limit": 5})
 
@@ -243,6 +253,7 @@ async def test_recommendations_are_cached_per_user_until_a_new_view(admin_client
     assert (first.headers["x-cache"], again.headers["x-cache"], elsewhere.headers["x-cache"]) == ("MISS", "HIT", "MISS")
 
     assert (await user.get(f"{PRODUCTS}/{ids['M']}")).status_code == 200
+    await views_written(user)
     after_view = await user.get(RECOMMENDATIONS)
 
     assert after_view.headers["x-cache"] == "MISS"
@@ -257,6 +268,7 @@ async def test_anonymous_reads_record_no_view(admin_client: httpx.AsyncClient, c
     assert (await client.get(f"{PRODUCTS}/{product['id']}")).status_code == 200
     stale = await client.get(f"{PRODUCTS}/{product['id']}", headers={"Authorization": "Bearer not-a-token"})
     assert stale.status_code == 200  # a bad token is ignored on a public read
+    await views_written(client)  # had either read queued a view, it would be written now
     user = await signed_in(admin_client, "anon")
 
     body = (await user.get(RECOMMENDATIONS)).json()
@@ -272,6 +284,7 @@ async def test_the_view_history_is_bounded(settings: Settings) -> None:
         user = await signed_in(admin, "bounded")
         for sku in ("L1", "L2", "L3"):
             assert (await user.get(f"{PRODUCTS}/{ids[sku]}")).status_code == 200
+        await views_written(user)
 
         body = (await user.get(RECOMMENDATIONS, params={"limit": 10})).json()
 

@@ -36,6 +36,10 @@ DB_IN_USE = Gauge(
     "Database connections checked out of the pool (sampled as each request ends and at each scrape).",
     multiprocess_mode="livesum",
 )
+VIEWS_DROPPED = Counter(
+    "catalog_views_dropped_total",
+    "Product views not recorded: dropped from a full queue, or in a batch the database refused.",
+)
 HASH_WAITING = Gauge(
     "catalog_password_hash_waiting",
     "Requests waiting for a password-hashing slot.",
@@ -53,6 +57,11 @@ def observe_request(operation_id: str | None, status: int | None, seconds: float
 def cache_lookup(hit: bool, seconds: float) -> None:
     """The product cache's `on_lookup` callback (the time is the tracing's, not counted here)."""
     CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+
+
+def views_dropped(count: int) -> None:
+    """The view recorder's `on_dropped` callback."""
+    VIEWS_DROPPED.inc(count)
 
 
 def hashing_waiting(count: int) -> None:
