@@ -204,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.cache = cache
     app.state.views = views  # tests wait for the queued views to be written (views.flush())
+    app.state.product_cache = product_cache
     app.state.operations = operations
     install_framework_handlers(app)
     install_spec_routes(app)
