@@ -5,15 +5,16 @@ per (user, product) holding the newest view's time, at most `keep` products per
 user (the oldest forgotten). The read only puts the view in a bounded queue in
 this process (one entry per user and product, the newest time); a background
 writer takes what is queued and writes it in batches, each batch in one
-transaction (one upsert, then one trim per user in it), so a read never waits
-for the database, nor, on SQLite, for its one writer.
+transaction (one upsert, then one trim per user in it), at most one round of
+batches per GATHER_SECONDS (0.1 s), so a read never waits for the database,
+nor, on SQLite, for its one writer.
 
 When the queue is full the oldest queued view is dropped for the new one and
 counted (`on_dropped`: the metric `catalog_views_dropped_total`). A batch the
 database refuses is logged and dropped, counted the same way; the reads answered
 all the same. What a crash can lose is what the queue held: at most
 `queue_size` views, normally the last few milliseconds' worth. At shutdown the
-queue is written before the database closes (`close`).
+queue is written before the database closes (`close`), without waiting.
 
 After a batch commits, each of its users' views version in the cache moves on,
 so recommendations cached under the old version are never read again (a rebuild
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 10_000
 BATCH_SIZE = 500  # views per transaction
+# The writer waits this long after a view arrives before it writes, so the views of that moment share one
+# transaction: without the wait, one user reading one product in a loop kept a transaction (and a cache
+# step) going per read, on the server's own event loop.
+GATHER_SECONDS = 0.1
 
 
 def version_key(user_id: UUID) -> str:
@@ -89,6 +94,7 @@ class ViewHistory:
         """The background writer, until `close`: writes what is queued, batch after batch."""
         while not self._closed:
             await self._wake.wait()
+            await asyncio.sleep(GATHER_SECONDS)
             self._wake.clear()
             await self.flush()
 
