@@ -15,8 +15,9 @@ routes, GET and HEAD only); anything else is a 404.
 Every answer carries `X-Request-ID` (the client's when it is sane, else a new
 one), problem bodies carry it as `request_id`, and `context.request_id` holds it
 while the request is served, for log lines. Each request ends in one access log
-line (logger `contract_runtime.access`, INFO) and one call of the `observe`
-callback, for metrics. A `trace` callback, when given, opens a span around each
+line and one call of the `observe` callback, for metrics: the line goes to an
+`access` writer when one is given (it is told an `AccessEntry`), else to the
+logger `contract_runtime.access` at INFO. A `trace` callback, when given, opens a span around each
 request (it is current while the request is served and its access line written)
 and is told the route, operation and status as the request ends.
 """
@@ -30,7 +31,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any, Protocol, get_args
 from urllib.parse import unquote
@@ -70,6 +71,30 @@ Admission = Callable[[Operation, Scope], Awaitable[Problem | None]]
 # Called once per request as it ends: (operationId or None outside the spec's operations, status or None
 # when nothing was sent, seconds).
 Observer = Callable[[str | None, int | None, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One request as it ended: what its access line says."""
+
+    method: str
+    route: str | None  # the spec's path template; None outside the spec
+    path: str
+    operation_id: str | None
+    status: int | None  # None when nothing was sent
+    duration_ms: float  # rounded to 0.01 ms
+    request_id: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.method} {self.route or self.path} {self.operation_id or '-'} {self.status or '-'}"
+            f" {self.duration_ms:.2f} ms"
+        )
+
+
+# Writes the access line of each request as it ends (called on the event loop, once per request).
+AccessWriter = Callable[[AccessEntry], None]
 
 
 class RequestTrace(Protocol):
@@ -250,8 +275,10 @@ class ContractRouter:
         observe: Observer | None = None,
         trace: Tracer | None = None,
         unavailable: Callable[[Exception], bool] | None = None,
+        access: AccessWriter | None = None,
     ) -> None:
         self.app = app
+        self._access = access
         # Tells an error meaning "cannot be checked right now" (the accounts' store is down) from a bug:
         # an operation open to anyone then serves the caller as an anonymous one.
         self._unavailable = unavailable
@@ -333,26 +360,16 @@ class ContractRouter:
         operation_id = answer.operation.operation_id if answer.operation is not None else None
         if self._observe is not None:
             self._observe(operation_id, answer.status, seconds)
-        if access_logger.isEnabledFor(logging.INFO):
-            method, route = scope["method"], answer.route
-            milliseconds = round(seconds * 1000, 2)
-            access_logger.info(
-                "%s %s %s %s %.2f ms",
-                method,
-                route or scope["path"],
-                operation_id or "-",
-                answer.status or "-",
-                milliseconds,
-                extra={
-                    "method": method,
-                    "route": route,
-                    "path": scope["path"],
-                    "operation_id": operation_id,
-                    "status": answer.status,
-                    "duration_ms": milliseconds,
-                    "request_id": rid,
-                },
-            )
+        access = self._access
+        if access is None and not access_logger.isEnabledFor(logging.INFO):
+            return
+        entry = AccessEntry(
+            scope["method"], answer.route, scope["path"], operation_id, answer.status, round(seconds * 1000, 2), rid
+        )
+        if access is not None:
+            access(entry)
+            return
+        access_logger.info("%s", entry.message, extra=asdict(entry))
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
         path: str = scope["path"]

@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from .observability.tracing import Tracing
 
         tracing = Tracing.start(VERSION)
-    configure_logging(
+    access_log = configure_logging(
         settings.log_format,
         settings.log_level,
         access_log=settings.access_log,
@@ -131,7 +131,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         window_seconds=settings.login_failure_window_seconds,
         trust_seconds=settings.refresh_token_days * 86_400,
     )
-    views = ViewHistory(db, cache, keep=settings.view_history_size)
+    views = ViewHistory(
+        db,
+        cache,
+        keep=settings.view_history_size,
+        queue_size=settings.view_queue_size,
+        on_dropped=metrics.views_dropped,
+    )
     popularity = Popularity(
         db,
         min_viewers=settings.popular_min_viewers,
@@ -189,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await ensure_admin(db, hasher, settings)
             invalidations = asyncio.create_task(product_cache.follow_invalidations())
             background = {invalidations, asyncio.create_task(semantic.follow())}
+            view_writer = asyncio.create_task(views.run())
             if settings.smart_search_preload:
                 background.add(asyncio.create_task(semantic.warm()))
             try:
@@ -197,14 +204,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 for task in background:
                     task.cancel()
                 semantic.close()
+                # Not cancelled: the views it holds are written first (a batch cut short would be lost).
+                await views.close(within_seconds=settings.database_timeout_seconds)
                 # Bounded: a Redis call cut short inside redis-py can ignore the cancellation,
                 # and shutdown must not wait on it forever (closing the cache ends it anyway).
-                await asyncio.wait(background, timeout=LISTENER_STOP_SECONDS)
+                await asyncio.wait({*background, view_writer}, timeout=LISTENER_STOP_SECONDS)
+                view_writer.cancel()
         finally:  # also when start-up fails: nothing is left open
             await db.disconnect()
             await cache.close()
             await counters.close()
             hasher.close()
+            if access_log is not None:
+                access_log.flush()  # the last turn's lines
             if tracing is not None:
                 await tracing.close()  # the last spans exported, within FLUSH_SECONDS
 
@@ -223,6 +235,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.cache = cache
+    app.state.views = views  # tests wait for the queued views to be written (views.flush())
+    app.state.product_cache = product_cache
     app.state.operations = operations
     install_framework_handlers(app)
     install_spec_routes(app)
@@ -248,6 +262,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         observe=observe,
         trace=tracing.request if tracing is not None else None,
         unavailable=is_unavailable,
+        access=access_log,
         cors=CorsPolicy(origins=settings.allowed_origins()),
         admission=AddressCeiling(
             counters, per_minute=settings.rate_limit_per_address_per_minute, limited=RATE_LIMITED_OPERATIONS

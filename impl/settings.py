@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     popular_min_account_age_hours: float = Field(default=24, ge=1)
     popular_period_hours: float = Field(default=24, gt=0)
     popular_threshold_noise: int = Field(default=10, ge=0, le=1000)
+    # Views waiting in this process for the background writer (impl/services/views.py): past it the oldest
+    # is dropped (counted); a crash loses at most this many.
+    view_queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
     # Description drafts: an OpenAI-compatible chat-completions endpoint (`{LLM_BASE_URL}/chat/completions`);
     # unset: POST /products/{id}/generate-description answers 503. The longest wait for its answer (504 past it).
     llm_base_url: str | None = None

@@ -7,7 +7,8 @@ cache) and `postgres` (a throwaway database on --postgres-url, dropped at the en
 1. loads N generated products (names from word lists, ~50 categories, prices with cents, stock
    0-500, unique SKUs, created over the past year) through the app's own migrations and one bulk
    insert (sqlite3 executemany in one transaction; asyncpg COPY then VACUUM ANALYZE);
-2. runs `python -m impl.db.migrate`, then starts uvicorn as production does: ENVIRONMENT=production,
+2. runs `python -m impl.db.migrate`, then starts uvicorn as production does (and waits until the API
+   is idle: it loads its smart search index in the background at start-up): ENVIRONMENT=production,
    a random 48-byte SECRET_KEY, the default BCRYPT_ROUNDS, an admin from ADMIN_*, one worker,
    --proxy-headers --no-server-header, pinned to core 0, with the access log off (ACCESS_LOG=false
    and uvicorn's --no-access-log: the benchmark measures serving, not logging; --access-log turns
@@ -17,17 +18,20 @@ cache) and `postgres` (a throwaway database on --postgres-url, dropped at the en
 3. checks through HTTP that the loaded rows read back correctly (a product, a list page, a search);
 4. drives each scenario with wrk (-t1, pinned to core 1; cached and static scenarios after --warmup
    seconds of the same load) and lua scripts that randomize paths and count statuses and X-Cache:
-   hello, cached_detail, cached_list, uncached_list (random category, page 1-50: 2,500 pages, so
-   repeats hit the cache; the table shows how many), auth_me, reads_under_logins (cached_detail while 8 logins run
-   at once; 429/503 answers to logins are refused logins, not errors), create_product, and last
-   uncached_search (random 3-5 letters of a product name); the two uncached scenarios at 16
-   connections, the budget's condition.
+   hello, cached_detail, signed_in_cached_detail (the same read with a user's token: it records a
+   view), cached_detail_json_log (the same read from a second API server with LOG_FORMAT=json and
+   the access log on, whatever --access-log says), cached_list, uncached_list (random category,
+   page 1-50: 2,500 pages, so repeats hit the cache; the table shows how many), auth_me,
+   reads_under_logins (cached_detail while 8 logins run at once; 429/503 answers to logins are
+   refused logins, not errors), create_product, and last uncached_search (random 3-5 letters of a
+   product name); the two uncached scenarios at 16 connections, the budget's condition.
 
 It prints one table (req/s, p50, p99, errors = non-2xx answers and socket errors, req/s relative
-to the hello world of the same configuration), the API worker's peak RSS, and writes results.json
-and chart.png to --out. It exits 1 when a server fails to start, the loaded data does not read
+to the hello world of the same configuration), the API worker's peak RSS, and writes results.json,
+chart.png and the servers' logs to --out. It exits 1 when a server fails to start, the loaded data does not read
 back, or any scenario had errors; 2 when wrk is missing. --smoke: 300 products, 1 s per scenario,
 8 connections, no warm-up, both configurations: a quick check that every scenario works.
+--scenarios runs only the ones named (and the hello world, which every ratio needs).
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ CONFIGS = ("embedded", "postgres")
 SCENARIOS = (
     "hello",
     "cached_detail",
+    "signed_in_cached_detail",
+    "cached_detail_json_log",
     "cached_list",
     "uncached_list",
     "uncached_search",
@@ -97,6 +103,10 @@ LOGIN_TIMEOUT_S = 30
 REFUSED_LOGIN_STATUSES = (429, 503)  # hashing saturated: the server sheds the login; not an error
 NOISE_PCT = 20  # other processes' CPU (% of one core) during a scenario that makes its numbers suspect
 LOGIN_LEAD_S = 1  # logins run this long before the reads start, and stop about as long after
+# The API loads its smart search index in the background at start-up (SMART_SEARCH_PRELOAD): minutes at
+# 1,000,000 products on PostgreSQL. Scenarios measured meanwhile measured the load (at 1M, cached_detail
+# once read 0.67x hello world, its Redis calls timing out while the loop was busy): wait for it first.
+START_UP_IDLE_S = 900
 COLUMNS = (
     "id", "name", "description", "price_cents", "stock", "category", "sku", "created_at", "updated_at", "deleted_at",
 )  # fmt: skip
@@ -495,6 +505,12 @@ class Server:
             pass
         return None
 
+    def wait_started(self) -> None:
+        """Until the work the server does at start-up in the background is over (its CPU idle)."""
+        started = time.monotonic()
+        self.wait_idle(START_UP_IDLE_S)
+        log(f"{self.name}: idle {time.monotonic() - started:.0f} s after answering its first request")
+
     def wait_idle(self, limit_s: float = 60) -> None:
         """Until the server is idle (work a finished wrk left queued would slow the next scenario)."""
         deadline = time.monotonic() + limit_s
@@ -719,6 +735,7 @@ class Plan:
     duration: int
     warmup: int
     logins: int
+    scenarios: frozenset[str]  # the ones to run (hello always runs)
 
 
 @dataclass
@@ -892,14 +909,14 @@ def verify_load(base: str, plan: Plan) -> None:
         raise BenchFailure(f"search for {term!r}: {status} {found!r}")
 
 
-def warm(base: str, path: str, label: str) -> None:
+def warm(base: str, path: str, label: str, *, token: str | None = None) -> None:
     """Two requests: the second must come from the cache."""
     for _ in range(2):
-        status, headers, _ = http("GET", base + path)
+        status, answer_headers, _ = http("GET", base + path, token=token)
         if status != 200:
             raise BenchFailure(f"{label}: GET {path} answered {status}")
-    if headers.get("x-cache") != "HIT":
-        log(f"{label}: the warmed answer is X-Cache: {headers.get('x-cache')}, not HIT")
+    if answer_headers.get("x-cache") != "HIT":
+        log(f"{label}: the warmed answer is X-Cache: {answer_headers.get('x-cache')}, not HIT")
 
 
 def preflight(base: str, paths: Sequence[str], label: str) -> None:
@@ -914,6 +931,21 @@ def login(base: str, password: str) -> str:
     status, _, tokens = http("POST", f"{base}/api/v1/auth/login/json", body=login_body(password))
     if status != 200 or not isinstance(tokens, dict):
         raise BenchFailure(f"admin login answered {status}: {tokens!r}")
+    return str(tokens["access_token"])
+
+
+def register_user(base: str) -> str:
+    """A new user's access token (a plain user, as most signed-in readers are)."""
+    suffix, password = secrets.token_hex(4), secrets.token_urlsafe(18)
+    account = {"email": f"reader-{suffix}@example.com", "username": f"reader-{suffix}", "password": password}
+    status, _, answer = http("POST", f"{base}/api/v1/auth/register", body=account)
+    if status != 201:
+        raise BenchFailure(f"registering a reader answered {status}: {answer!r}")
+    status, _, tokens = http(
+        "POST", f"{base}/api/v1/auth/login/json", body={"username": account["username"], "password": password}
+    )
+    if status != 200 or not isinstance(tokens, dict):
+        raise BenchFailure(f"the reader's login answered {status}: {tokens!r}")
     return str(tokens["access_token"])
 
 
@@ -952,6 +984,9 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
             result.scenarios[scenario] = outcome
             return outcome
 
+        def wanted(scenario: str) -> bool:
+            return scenario in plan.scenarios
+
         hello = start_server("hello", ["scripts.bench_hello:app"], env, work, "/", uvicorn_access_log=args.access_log)
         cleanup.callback(hello.stop)
         measure("hello", hello, hello.base + "/", lua_script())
@@ -959,6 +994,7 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
 
         api = start_server("api", ["impl.app:create_app", "--factory"], env, work, "/health")
         cleanup.callback(api.stop)
+        api.wait_started()
         base = api.base
         verify_load(base, plan)
         token = login(base, admin_password)
@@ -969,43 +1005,40 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
         warm(base, detail, "cached_detail")
         warm(base, listing, "cached_list")
 
-        measure("cached_detail", api, base + detail, lua_script())
-        measure("cached_list", api, base + listing, lua_script())
+        if wanted("cached_detail"):
+            measure("cached_detail", api, base + detail, lua_script())
+        if wanted("signed_in_cached_detail"):
+            user_token = register_user(base)
+            warm(base, detail, "signed_in_cached_detail", token=user_token)
+            user_bearer = {"Authorization": f"Bearer {user_token}"}
+            measure("signed_in_cached_detail", api, base + detail, lua_script(headers=user_bearer))
+        if wanted("cached_detail_json_log"):
+            json_env = {**env, "LOG_FORMAT": "json", "ACCESS_LOG": "true"}
+            logged = start_server("api-json-log", ["impl.app:create_app", "--factory"], json_env, work, "/health")
+            cleanup.callback(logged.stop)
+            logged.wait_started()
+            warm(logged.base, detail, "cached_detail_json_log")
+            measure("cached_detail_json_log", logged, logged.base + detail, lua_script())
+            logged.stop()
+        if wanted("cached_list"):
+            measure("cached_list", api, base + listing, lua_script())
         pages = [
             f"/api/v1/products?category={urllib.parse.quote(c)}&page={page}&page_size={PAGE_SIZE}"
             for c in CATEGORIES
             for page in range(1, LIST_PAGES + 1)
         ]
         uncached = min(UNCACHED_CONNECTIONS, wrk.connections)
-        preflight(base, pages[:: len(pages) // 3], "uncached_list")
-        list_script = lua_script(paths=pages, seed=plan.seed)
-        measure("uncached_list", api, base + "/", list_script, warmup=False, connections=uncached)
-        measure("auth_me", api, base + "/api/v1/auth/me", lua_script(headers=bearer))
-
-        log(f"{name}: reads_under_logins ({plan.logins} logins at once)")
-        api.wait_idle()
-        warm(base, detail, "reads_under_logins")
-        logins = wrk.start(
-            f"{name}-logins",
-            base + "/api/v1/auth/login/json",
-            lua_script(
-                method="POST", headers={"Content-Type": "application/json"}, body=json.dumps(login_body(admin_password))
-            ),
-            plan.duration + 2 * LOGIN_LEAD_S,
-            connections=plan.logins,
-            timeout_s=LOGIN_TIMEOUT_S,
-        )
-        try:
-            time.sleep(LOGIN_LEAD_S)
-            result.scenarios["reads_under_logins"] = api.watch(
-                lambda: wrk.run(f"{name}-reads_under_logins", base + detail, lua_script(), plan.duration),
-                also_wrk=[logins.pid],
-            )
-        finally:
-            result.logins = wrk.finish(f"{name}-logins", logins)
-
-        run_token = secrets.token_hex(4)
-        create = f"""
+        if wanted("uncached_list"):
+            preflight(base, pages[:: len(pages) // 3], "uncached_list")
+            list_script = lua_script(paths=pages, seed=plan.seed)
+            measure("uncached_list", api, base + "/", list_script, warmup=False, connections=uncached)
+        if wanted("auth_me"):
+            measure("auth_me", api, base + "/api/v1/auth/me", lua_script(headers=bearer))
+        if wanted("reads_under_logins"):
+            reads_under_logins(result, plan, api, wrk, detail, admin_password)
+        if wanted("create_product"):
+            run_token = secrets.token_hex(4)
+            create = f"""
 local counter = 0
 request = function()
   counter = counter + 1
@@ -1015,16 +1048,41 @@ request = function()
   return wrk.format(nil, nil, nil, body)
 end
 """
-        script = lua_script(method="POST", headers={**bearer, "Content-Type": "application/json"}, request=create)
-        measure("create_product", api, base + "/api/v1/products", script, warmup=False)
-        # Last: a slow search leaves queued work behind that would slow whatever ran next.
-        searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
-        preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
-        search_script = lua_script(paths=searches, seed=plan.seed)
-        measure("uncached_search", api, base + "/", search_script, warmup=False, connections=uncached)
+            script = lua_script(method="POST", headers={**bearer, "Content-Type": "application/json"}, request=create)
+            measure("create_product", api, base + "/api/v1/products", script, warmup=False)
+        if wanted("uncached_search"):
+            # Last: a slow search leaves queued work behind that would slow whatever ran next.
+            searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
+            preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
+            search_script = lua_script(paths=searches, seed=plan.seed)
+            measure("uncached_search", api, base + "/", search_script, warmup=False, connections=uncached)
         api.wait_idle()
         result.peak_rss_kib = api.peak_rss_kib()
         api.stop()
+
+
+def reads_under_logins(result: ConfigResult, plan: Plan, api: Server, wrk: Wrk, detail: str, password: str) -> None:
+    """cached_detail while `plan.logins` logins run at once (each one a password hash)."""
+    name, base = result.name, api.base
+    log(f"{name}: reads_under_logins ({plan.logins} logins at once)")
+    api.wait_idle()
+    warm(base, detail, "reads_under_logins")
+    logins = wrk.start(
+        f"{name}-logins",
+        base + "/api/v1/auth/login/json",
+        lua_script(method="POST", headers={"Content-Type": "application/json"}, body=json.dumps(login_body(password))),
+        plan.duration + 2 * LOGIN_LEAD_S,
+        connections=plan.logins,
+        timeout_s=LOGIN_TIMEOUT_S,
+    )
+    try:
+        time.sleep(LOGIN_LEAD_S)
+        result.scenarios["reads_under_logins"] = api.watch(
+            lambda: wrk.run(f"{name}-reads_under_logins", base + detail, lua_script(), plan.duration),
+            also_wrk=[logins.pid],
+        )
+    finally:
+        result.logins = wrk.finish(f"{name}-logins", logins)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1253,7 +1311,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="trace the API: its OTEL_EXPORTER_OTLP_ENDPOINT (default: no tracing; OTEL_* of this shell not passed)",
     )
     add("--smoke", action="store_true", help="a quick check: 300 products, 1 s per scenario, 8 connections")
+    add(
+        "--scenarios",
+        metavar="LIST",
+        help="comma-separated scenarios to run (default all; hello always runs): " + ", ".join(SCENARIOS[1:]),
+    )
     args = parser.parse_args(argv)
+    if args.scenarios is None:
+        args.scenarios = frozenset(SCENARIOS)
+    else:
+        named = {name.strip() for name in args.scenarios.split(",") if name.strip()}
+        unknown = sorted(named - set(SCENARIOS))
+        if unknown or not named:
+            parser.error(f"--scenarios: unknown {', '.join(unknown) or '(none named)'}; known: {', '.join(SCENARIOS)}")
+        args.scenarios = frozenset({"hello", *named})
     smoke = args.smoke
     args.products = args.products if args.products is not None else 300 if smoke else 100_000
     args.duration = args.duration if args.duration is not None else 1 if smoke else 10
@@ -1298,6 +1369,7 @@ def main(argv: Sequence[str]) -> int:
         duration=args.duration,
         warmup=args.warmup,
         logins=args.logins,
+        scenarios=args.scenarios,
     )
     if CORES is None:
         log("not pinning (needs taskset and two cores): servers and wrk share the CPUs")
@@ -1315,8 +1387,8 @@ def main(argv: Sequence[str]) -> int:
             except BenchFailure as failure:
                 log(f"{name}: FAILED: {failure}")
                 result.failure = str(failure)
-                for log_file in (work / name).glob("*.log"):
-                    shutil.copy(log_file, out / f"{name}-{log_file.name}")
+            for log_file in (work / name).glob("*.log"):  # the servers' own lines: warnings explain odd numbers
+                shutil.copy(log_file, out / f"{name}-{log_file.name}")
         for raw in work.glob("*.txt"):
             if not raw.name.endswith("-warmup.txt"):
                 shutil.copy(raw, out / f"wrk-{raw.name}")
@@ -1344,6 +1416,7 @@ def main(argv: Sequence[str]) -> int:
             "smoke": args.smoke,
             "access_log": args.access_log,
             "otlp_endpoint": args.otlp_endpoint,
+            "scenarios": sorted(args.scenarios, key=SCENARIOS.index),
             "cores": {"server": CORES[0], "wrk": CORES[1]} if CORES else None,
             "cpus": os.cpu_count(),
         },

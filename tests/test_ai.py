@@ -86,6 +86,14 @@ async def serving(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.A
         yield admin
 
 
+async def views_written(client: httpx.AsyncClient) -> None:
+    """Until the app serving `client` has written the views queued so far (recorded off the request path)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app: Any = transport.app
+    await app.state.views.flush()
+
+
 async def signed_in(admin: httpx.AsyncClient, username: str) -> httpx.AsyncClient:
     """A second client of the same app, signed in as a new user."""
     client = httpx.AsyncClient(transport=admin._transport, base_url=admin.base_url, event_hooks=admin.event_hooks)
@@ -235,6 +243,7 @@ async def view(admin: httpx.AsyncClient, tokens: list[str], product: dict[str, A
     for token in tokens:
         response = await admin.get(f"{PRODUCTS}/{product['id']}", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
+    await views_written(admin)
 
 
 async def recommended(admin: httpx.AsyncClient, username: str) -> dict[str, Any]:
@@ -358,6 +367,7 @@ async def test_recommendations_follow_what_the_user_viewed_and_never_repeat_it(a
     user = await signed_in(admin_client, "camper")
     for sku in ("OUT-001", "OUT-002"):  # a tent and a sleeping bag
         assert (await user.get(f"{PRODUCTS}/{ids[sku]}")).status_code == 200
+    await views_written(user)
 
     response = await user.get(RECOMMENDATIONS, params={"limit": 5})
 
@@ -382,6 +392,7 @@ async def test_recommendations_are_cached_per_user_until_a_new_view(admin_client
     assert (first.headers["x-cache"], again.headers["x-cache"], elsewhere.headers["x-cache"]) == ("MISS", "HIT", "MISS")
 
     assert (await user.get(f"{PRODUCTS}/{ids['M']}")).status_code == 200
+    await views_written(user)
     after_view = await user.get(RECOMMENDATIONS)
 
     assert after_view.headers["x-cache"] == "MISS"
@@ -396,6 +407,7 @@ async def test_anonymous_reads_record_no_view(admin_client: httpx.AsyncClient, c
     assert (await client.get(f"{PRODUCTS}/{product['id']}")).status_code == 200
     stale = await client.get(f"{PRODUCTS}/{product['id']}", headers={"Authorization": "Bearer not-a-token"})
     assert stale.status_code == 200  # a bad token is ignored on a public read
+    await views_written(client)  # had either read queued a view, it would be written now
     user = await signed_in(admin_client, "anon")
 
     body = (await user.get(RECOMMENDATIONS)).json()
@@ -411,6 +423,7 @@ async def test_the_view_history_is_bounded(settings: Settings) -> None:
         user = await signed_in(admin, "bounded")
         for sku in ("L1", "L2", "L3"):
             assert (await user.get(f"{PRODUCTS}/{ids[sku]}")).status_code == 200
+        await views_written(user)
 
         body = (await user.get(RECOMMENDATIONS, params={"limit": 10})).json()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from uuid import uuid4
 import anyio
 import httpx
 import pytest
+import redis
 from fastapi import FastAPI
 
 from impl.app import create_app
@@ -170,8 +172,8 @@ async def app_on(settings: Settings) -> AsyncIterator[Any]:
     """Build apps with a given REDIS_URL on this test's database, signed in as the admin."""
     async with AsyncExitStack() as stack:
 
-        async def build(redis_url: str) -> httpx.AsyncClient:
-            application = create_app(settings.model_copy(update={"redis_url": redis_url}))
+        async def build(redis_url: str, **overrides: Any) -> httpx.AsyncClient:
+            application = create_app(settings.model_copy(update={"redis_url": redis_url, **overrides}))
             await stack.enter_async_context(application.router.lifespan_context(application))
             client = await stack.enter_async_context(client_for(application))
             tokens = await login(client, ADMIN["username"], ADMIN["password"])
@@ -246,3 +248,45 @@ async def test_a_hung_redis_costs_a_bounded_wait_and_no_stale_data_after(
         found = await client.get("/api/v1/products/search?q=lamp")
     assert after.json()["name"] == "Hung lamp"
     assert found.json()["items"][0]["name"] == "Hung lamp"
+
+
+def redis_commands(client: redis.Redis) -> dict[str, int]:
+    """Commands Redis served since its statistics were last reset (but the ones asking for them)."""
+    stats: dict[str, Any] = client.info("commandstats")
+    counts = {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
+    return {name: calls for name, calls in counts.items() if not name.startswith(("config", "info"))}
+
+
+async def test_reads_within_the_local_bound_never_touch_redis_and_an_expiry_costs_one_round_trip(
+    app_on: Any, redis_server: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    """The near cache answers repeated reads (it was once measured missing under load): within
+    CACHE_LOCAL_TTL_MS no read reaches Redis, and when the entry expires, the reads in flight share one fetch."""
+    _, url = redis_server
+    admin: httpx.AsyncClient = await app_on(url, cache_local_ttl_ms=1000)
+    app: Any = admin._transport.app  # type: ignore[attr-defined]
+    monitor = redis.Redis.from_url(url)
+    monitor.config_resetstat()
+    product = await create(admin)
+    # The write's own generation step, and on PostgreSQL the one its announcement brings back to this
+    # process (which clears the local layer again); the layer is on once its channels are followed.
+    steps = 1 if app.state.db.is_sqlite else 2
+    with anyio.fail_after(NEVER_HANGS):
+        # Nothing to wait on but the state itself.
+        while redis_commands(monitor).get("eval", 0) < steps or not app.state.product_cache.local_enabled:  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+    await anyio.sleep(0.1)  # Redis has counted the step: the app may not have read its answer (and cleared) yet
+    path = f"/api/v1/products/{product['id']}"
+    async with client_for(app) as anonymous:  # a signed-in read would also record a view
+        assert (await anonymous.get(path)).status_code == 200
+        monitor.config_resetstat()
+        again = [await anonymous.get(path) for _ in range(5)]
+        assert [(r.status_code, r.headers["x-cache"], r.json()) for r in again] == [(200, "HIT", product)] * 5
+        assert redis_commands(monitor) == {}
+
+        await anyio.sleep(1.05)  # past the local entry's bound
+        monitor.config_resetstat()
+        together = await asyncio.gather(*(anonymous.get(path) for _ in range(16)))
+        assert {(r.status_code, r.headers["x-cache"]) for r in together} == {(200, "HIT")}
+        assert redis_commands(monitor) == {"mget": 1}
+    monitor.close()

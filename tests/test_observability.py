@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -9,15 +10,27 @@ import re
 import subprocess
 import sys
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import anyio.lowlevel
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from contract_runtime.asgi import AccessEntry
 from impl.app import create_app
-from impl.observability.logs import JsonFormatter, RequestIdFilter, configure_logging
+from impl.observability.logs import (
+    TRACED_TEXT_FORMAT,
+    AccessLog,
+    JsonFormatter,
+    LogFormat,
+    RequestIdFilter,
+    TraceIdFilter,
+    configure_logging,
+)
 from impl.serve import clear_multiprocess_dir
 from impl.services.health import HealthService
 from impl.settings import Settings
@@ -76,22 +89,43 @@ def _access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
     return [record for record in caplog.records if record.name == ACCESS]
 
 
+# The JSON access line's keys, in order (LOG_FORMAT=json; trace_id and span_id only with tracing).
+ACCESS_KEYS = [
+    "time", "level", "logger", "message", "request_id", "method", "route", "path", "operation_id", "status",
+    "duration_ms",
+]  # fmt: skip
+
+
 async def test_one_access_line_per_request_with_route_operation_status_and_duration(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    make_app_settings: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
     product_id = uuid.uuid4()
-    with caplog.at_level(logging.INFO, logger=ACCESS):
-        await client.get(f"/api/v1/products/{product_id}", headers={"X-Request-ID": "line-1"})
-        await client.get("/missing", headers={"X-Request-ID": "line-2"})
-    first, second = _access_records(caplog)
-    assert first.request_id == "line-1"  # type: ignore[attr-defined]
-    assert first.method == "GET"  # type: ignore[attr-defined]
-    assert first.route == "/api/v1/products/{product_id}"  # type: ignore[attr-defined]
-    assert first.path == f"/api/v1/products/{product_id}"  # type: ignore[attr-defined]
-    assert first.operation_id == "getProduct"  # type: ignore[attr-defined]
-    assert first.status == 404  # type: ignore[attr-defined]
-    assert first.duration_ms >= 0  # type: ignore[attr-defined]
-    assert (second.route, second.operation_id, second.status) == (None, None, 404)  # type: ignore[attr-defined]
+    app = create_app(make_app_settings(log_format="json"))
+    try:
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            capfd.readouterr()
+            await client.get(f"/api/v1/products/{product_id}", headers={"X-Request-ID": "line-1"})
+            await client.get('/missing/"quoted"/é', headers={"X-Request-ID": "line-2"})
+        err = capfd.readouterr().err
+    finally:
+        configure_logging("text")
+    first, second = [line for line in map(json.loads, err.splitlines()) if line["logger"] == ACCESS]
+    assert list(first) == ACCESS_KEYS
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["time"]), first["time"]
+    assert first["duration_ms"] >= 0
+    assert {k: v for k, v in first.items() if k not in ("time", "duration_ms", "message")} == {
+        "level": "INFO",
+        "logger": ACCESS,
+        "request_id": "line-1",
+        "method": "GET",
+        "route": "/api/v1/products/{product_id}",
+        "path": f"/api/v1/products/{product_id}",
+        "operation_id": "getProduct",
+        "status": 404,
+    }
+    assert first["message"] == f"GET /api/v1/products/{{product_id}} getProduct 404 {first['duration_ms']:.2f} ms"
+    assert (second["route"], second["operation_id"], second["status"]) == (None, None, 404)
+    assert (second["path"], second["request_id"]) == ('/missing/"quoted"/é', "line-2")
 
 
 async def test_access_log_false_turns_the_access_line_off_alone(
@@ -111,7 +145,10 @@ async def test_access_log_false_turns_the_access_line_off_alone(
 
 
 async def test_app_lines_carry_the_request_id(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """A line written while serving (here the traceback of a bug) has the request's id, as its problem body."""
 
@@ -124,6 +161,7 @@ async def test_app_lines_carry_the_request_id(
     # Not the checking client: a bug's 500 is outside the spec by definition.
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        capfd.readouterr()
         with caplog.at_level(logging.INFO):
             response = await client.get("/health", headers={"X-Request-ID": "bug-1"})
     assert response.status_code == 500
@@ -131,7 +169,10 @@ async def test_app_lines_carry_the_request_id(
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert failures
     assert all(r.request_id == "bug-1" for r in failures)  # type: ignore[attr-defined]
-    assert [r.request_id for r in caplog.records if r.name == ACCESS] == ["bug-1"]  # type: ignore[attr-defined]
+    access = [line for line in capfd.readouterr().err.splitlines() if f" INFO {ACCESS} " in line]
+    assert [line.split(f" INFO {ACCESS} ", 1)[1].split(" ms")[0].rsplit(" ", 1)[0] for line in access] == [
+        "[bug-1] GET /health getLiveness 500"
+    ]
 
 
 def test_json_lines_are_one_object_each_with_the_access_fields() -> None:
@@ -160,6 +201,56 @@ def test_json_lines_are_one_object_each_with_the_access_fields() -> None:
     assert "ValueError" in json.loads(JsonFormatter().format(failed))["exception"]
 
 
+ODD_ENTRIES = [
+    AccessEntry("GET", "/api/v1/products/{product_id}", "/api/v1/products/x", "getProduct", 200, 0.42, "rid-1"),
+    AccessEntry("DELETE", None, '/a "quoted"\\path\n\t\x00\u2028é😀', None, None, 12345.67, "-"),
+    AccessEntry("POST", "/api/v1/products", "/api/v1/products", "createProduct", 503, 0.0, "x" * 128),
+]
+
+
+@pytest.mark.parametrize("traced", [None, ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")])
+@pytest.mark.parametrize("entry", ODD_ENTRIES)
+def test_the_access_line_has_the_fields_the_logging_formatters_give_it(
+    entry: AccessEntry, traced: tuple[str, str] | None
+) -> None:
+    """AccessLog writes without the logging machinery: its lines hold what a LogRecord of the line, through
+    the formatters, would (every field, in order; text: the same line)."""
+    record = logging.LogRecord(ACCESS, logging.INFO, __file__, 1, "%s", (entry.message,), None)
+    record.__dict__.update(asdict(entry))
+    record.created = 1_765_000_000.987654
+    record.msecs = 987.0
+    tracing = TraceIdFilter(lambda: traced)
+    tracing.filter(record)
+
+    def written(log_format: LogFormat) -> str:
+        stream = io.StringIO()
+        access = AccessLog(log_format, trace_ids=lambda: traced, stream=stream)
+        with patch("impl.observability.logs.time.time", return_value=record.created):
+            access(entry)  # no running loop here: written at once
+        return stream.getvalue()
+
+    line = written("json")
+    assert line.endswith("\n")
+    assert line.count("\n") == 1
+    assert list(json.loads(line).items()) == list(json.loads(JsonFormatter().format(record)).items())
+    text = logging.Formatter(TRACED_TEXT_FORMAT).format(record)
+    assert written("text") == text + "\n"
+
+
+async def test_access_lines_of_one_loop_turn_are_written_together_and_flushed_at_shutdown() -> None:
+    stream = io.StringIO()
+    access = AccessLog("json", stream=stream)
+    access(ODD_ENTRIES[0])
+    access(ODD_ENTRIES[2])
+    assert stream.getvalue() == "", "written at the end of the loop's turn"
+    await anyio.lowlevel.checkpoint()  # one turn of the loop
+    # Split on newlines only: a JSON line may hold U+2028 as is (json.dumps with ensure_ascii=False does too).
+    assert [json.loads(line)["request_id"] for line in stream.getvalue().split("\n")[:-1]] == ["rid-1", "x" * 128]
+    access(ODD_ENTRIES[1])
+    access.flush()
+    assert stream.getvalue().count("\n") == 3
+
+
 async def test_log_format_json_writes_json_lines_to_stderr(
     make_app_settings: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,6 +266,7 @@ async def test_log_format_json_writes_json_lines_to_stderr(
     lines = [json.loads(line) for line in err.splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == ACCESS]
     assert len(access) == 1, err
+    assert list(access[0]) == ACCESS_KEYS
     assert access[0]["request_id"] == "json-1"
     assert access[0]["operation_id"] == "getLiveness"
     assert access[0]["status"] == 200

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from databases import Database
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import popular_lists, product_views, products, users
 
 LIVE = products.c.deleted_at.is_(None)
 
 
-async def touch(db: Database, *, user_id: UUID, product_id: UUID, at: datetime) -> bool:
-    """Move an existing view of this product to `at`; False when the user had none."""
-    query = (
-        update(product_views)
-        .where(product_views.c.user_id == user_id, product_views.c.product_id == product_id)
-        .values(viewed_at=at)
-        .returning(product_views.c.product_id)
+async def record_many(db: Database, *, views: Sequence[tuple[UUID, UUID, datetime]]) -> None:
+    """Each (user, product, time) in one statement: a new row, or the user's row of that product moved to the
+    time (at most one view per pair here)."""
+    if not views:
+        return
+    rows = [{"user_id": user, "product_id": product, "viewed_at": at} for user, product, at in views]
+    upsert = postgresql.insert if db.url.dialect == "postgresql" else sqlite.insert
+    statement = upsert(product_views).values(rows)
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[product_views.c.user_id, product_views.c.product_id],
+            set_={"viewed_at": statement.excluded.viewed_at},
+        )
     )
-    return await db.fetch_one(query) is not None
-
-
-async def add(db: Database, *, user_id: UUID, product_id: UUID, at: datetime) -> None:
-    await db.execute(insert(product_views).values(user_id=user_id, product_id=product_id, viewed_at=at))
 
 
 async def trim(db: Database, *, user_id: UUID, keep: int) -> None:

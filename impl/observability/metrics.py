@@ -40,6 +40,10 @@ STATEMENT_TIMEOUTS = Counter(
     "catalog_db_statement_timeouts_total",
     "Database statements the server cancelled at the time limit (DATABASE_TIMEOUT_SECONDS) that a request met.",
 )
+VIEWS_DROPPED = Counter(
+    "catalog_views_dropped_total",
+    "Product views not recorded: dropped from a full queue, or in a batch the database refused.",
+)
 HASH_WAITING = Gauge(
     "catalog_password_hash_waiting",
     "Requests waiting for a password-hashing slot.",
@@ -61,6 +65,11 @@ def statement_timed_out() -> None:
 def cache_lookup(hit: bool, seconds: float) -> None:
     """The product cache's `on_lookup` callback (the time is the tracing's, not counted here)."""
     CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+
+
+def views_dropped(count: int) -> None:
+    """The view recorder's `on_dropped` callback."""
+    VIEWS_DROPPED.inc(count)
 
 
 def hashing_waiting(count: int) -> None:

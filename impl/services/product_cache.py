@@ -23,7 +23,14 @@ only while both channels are followed.
 A hit is the stored body and its ETag, sent as they are. Concurrent misses on
 one key in this process share one rebuild, but only within one generation: a
 request that starts after a write has committed reads the new generation and
-never joins a rebuild that may have read the old data.
+never joins a rebuild that may have read the old data. Likewise concurrent
+misses of the local layer on one key share one round trip to the shared cache,
+within one epoch of the layer (a request that starts after a clear never joins
+a fetch that started before it): when an entry expires under load, one request
+asks Redis, not every request in flight (with 32 connections that was 32 round
+trips and as many pooled connections every 100 ms, and a connection that could
+not be opened in time switched Redis off for its cool-down: reads then went to
+the database).
 """
 
 from __future__ import annotations
@@ -142,6 +149,7 @@ class ProductCache:
         self._changes = changes  # the database's announcements of committed writes (PostgreSQL)
         self._on_announced = on_announced  # told the product id of each announced write
         self._inflight: dict[tuple[str, bytes], asyncio.Future[Cached]] = {}
+        self._refills: dict[tuple[str, int], asyncio.Future[Cached]] = {}  # (key, local epoch) -> its fetch
         self._following: dict[str, bool] = {}  # channel -> followed now
         self._steps: set[asyncio.Task[None]] = set()
 
@@ -161,10 +169,28 @@ class ProductCache:
         if cached is not None:
             return cached
         started_at, epoch = time.monotonic(), local.epoch
-        cached = await self._fetch_shared(key, build)
+        refill = self._refills.get((key, epoch))
+        if refill is not None:
+            return await asyncio.shield(refill)
+        future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
+        self._refills[key, epoch] = future
+        try:
+            cached = await self._fetch_shared(key, build)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: a lone request has no follower to read it
+            raise
+        finally:
+            del self._refills[key, epoch]
         hit = Cached(body=cached.body, etag=cached.etag, hit=True, paging=cached.paging)
         local.put(key, hit, started_at=started_at, epoch=epoch)
+        future.set_result(cached)
         return cached
+
+    @property
+    def local_enabled(self) -> bool:
+        """The local layer answers now (it is off without a shared cache, and while a channel is lost)."""
+        return self._local is not None and self._local.enabled
 
     async def _fetch_shared(self, key: str, build: Build) -> Cached:
         generation, entry = await self._cache.get_many([GENERATION_KEY, key])

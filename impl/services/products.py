@@ -178,7 +178,7 @@ class ProductIndex(Protocol):
 class ViewRecorder(Protocol):
     """Told of every signed-in read that found its product (impl/services/views.py)."""
 
-    async def viewed(self, principal: Principal, product_id: UUID) -> None: ...
+    def viewed(self, principal: Principal, product_id: UUID) -> None: ...
 
 
 class ProductService:
@@ -245,7 +245,7 @@ class ProductService:
     ) -> GetProduct200Response | GetProduct304Response:
         cached = await self._cache.fetch(detail_key(product_id), lambda: self._detail(product_id))
         if principal is not None and self._views is not None:
-            await self._views.viewed(principal, product_id)
+            self._views.viewed(principal, product_id)
         return answer(
             cached,
             if_none_match,
