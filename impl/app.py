@@ -121,8 +121,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.observe_request(operation_id, status, seconds)
         sample_pool()
 
-    # One process by design without Redis: accounts may then be kept in memory (see AccountCache).
-    accounts = AccountCache(enabled=not cache.shared)
+    # One process by design without Redis: accounts are kept until a write; with Redis, for CACHE_LOCAL_TTL_MS.
+    accounts = AccountCache(
+        enabled=not cache.shared or settings.cache_local_ttl_ms > 0,
+        max_age_seconds=settings.cache_local_ttl_ms / 1000 if cache.shared else None,
+    )
     counters = counters_from_url(settings.counters_redis_url(), prefix=settings.cache_prefix + "limits:")
     throttle = LoginThrottle(
         counters,

@@ -3,6 +3,7 @@ counters and accounts), coherent with it. Started as scripts/serve starts the AP
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
@@ -106,6 +107,8 @@ async def test_two_workers_with_redis_start_and_a_deactivated_users_token_is_ref
                 f"/api/v1/users/{registered.json()['id']}", json={"is_active": False}, headers=bearer(admin)
             )
             assert off.status_code == 200, off.text
+            # Another worker may use the account it read within CACHE_LOCAL_TTL_MS (100 ms, the stated bound).
+            await asyncio.sleep(0.2)
             for _ in range(CALLS):
                 assert_problem(await client.get("/api/v1/auth/me", headers=bearer(bob)), 401)
         assert worker_processes(api.process.pid) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -55,10 +56,10 @@ class AccessTokenAuthenticator:
             return None
         record = self._accounts.get(user_id)
         if record is None:
-            epoch = self._accounts.epoch
+            epoch, started = self._accounts.epoch, time.monotonic()  # its age counts from before the read
             record = await user_rows.get_live(self._db.database, user_id=user_id)
             if record is not None:
-                self._accounts.put(record, epoch=epoch)
+                self._accounts.put(record, epoch=epoch, read_at=started)
         if record is None or not record.is_active or record.token_version != claims.version:
             return None
         return AccountPrincipal(subject=str(record.id), scopes=scopes_for(record.role), account=record)
