@@ -16,6 +16,8 @@
   protocol with HEADER_TIMEOUT_SECONDS on each request head, so connections that
   trickle headers cannot hold those slots for long, and with the 400s of its
   parser and its 503 written as problem+json (impl/http/protocol.py);
+- `--timeout-worker-healthcheck 60`: with `--workers`, a worker still importing
+  the app is not killed after uvicorn's default 5 s (a busy machine took longer);
 - `--no-proxy-headers`: X-Forwarded-For is the app's to read, from
   TRUSTED_PROXIES only (impl/http/forwarding.py); uvicorn's FORWARDED_ALLOW_IPS
   plays no part.
@@ -62,6 +64,7 @@ from .settings import Settings, load_settings
 logger = logging.getLogger(__name__)
 
 APP = "impl.serve:create_served_app"
+WORKER_HEALTHCHECK_SECONDS = 60
 HTTP_PROTOCOL = "impl.http.head_timeout:HeadTimeoutProtocol"
 SHUTTING_DOWN = Problem(
     503,
@@ -130,6 +133,11 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
         str(settings.keep_alive_timeout_seconds),
         "--limit-concurrency",
         str(settings.limit_concurrency),
+        # A worker that has not answered its supervisor within this long is killed and started again. Importing
+        # the app takes seconds (the model, the spec's validators), and on a busy machine past uvicorn's 5 s
+        # default: every worker was then killed mid-start, over and over.
+        "--timeout-worker-healthcheck",
+        str(WORKER_HEALTHCHECK_SECONDS),
     ]
 
 

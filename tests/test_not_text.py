@@ -64,6 +64,10 @@ def cases() -> list[Case]:
                 found.append(Case(**common, where=parameter["in"], field=parameter["name"], media_type=None))
             content = resolve(operation.get("requestBody", {"content": {}}))["content"]
             for media_type, media in content.items():
+                if media_type not in ("application/json", "application/x-www-form-urlencoded"):
+                    # A streamed body (the import's NDJSON) is the implementation's to judge, line by line: a
+                    # line holding a lone surrogate is a rejected line (tests/test_import_export.py).
+                    continue
                 for name in resolve(media["schema"]).get("properties", {}):
                     found.append(Case(**common, where="body", field=name, media_type=media_type))
                 found.append(Case(**common, where="body", field=KEY, media_type=media_type))

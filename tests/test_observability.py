@@ -377,7 +377,7 @@ def test_clearing_the_multiprocess_directory_creates_it_and_removes_only_metric_
 
 
 def test_a_server_started_on_a_stale_multiprocess_directory_reports_only_its_own_counts(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, redis_server: tuple[subprocess.Popen[bytes], str]
 ) -> None:
     folder = tmp_path / "metrics"
     folder.mkdir()
@@ -395,8 +395,7 @@ def test_a_server_started_on_a_stale_multiprocess_directory_reports_only_its_own
         CACHE_PREFIX=settings.cache_prefix,
         SECRET_KEY="metrics-test-secret-" + uuid.uuid4().hex,
     )
-    if TEST_REDIS_URL:
-        env["REDIS_URL"] = TEST_REDIS_URL
+    env["REDIS_URL"] = TEST_REDIS_URL or redis_server[1]  # two workers need a Redis (impl.serve refuses otherwise)
     port = free_port()
     command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     with (

@@ -81,9 +81,7 @@ async def test_two_workers_with_redis_start_and_a_deactivated_users_token_is_ref
         ADMIN_PASSWORD=ADMIN["password"],
     )
     env.pop("WEB_CONCURRENCY", None)
-    # uvicorn kills a worker that does not answer its supervisor's ping within 5 s, and a worker importing
-    # the app on a loaded 2-core machine can take longer: the test gives them 60 s.
-    command = [*SERVE, "--port", str(port), "--workers", "2", "--timeout-worker-healthcheck", "60"]
+    command = [*SERVE, "--port", str(port), "--workers", "2"]  # impl.serve gives workers 60 s to start
     with ApiServer.running(command, env, tmp_path / "api.log", port) as api:
         # No keep-alive: every request opens a connection, which either worker may accept.
         async with httpx.AsyncClient(
