@@ -179,7 +179,8 @@ def check_workers(settings: Settings, workers: int) -> None:
             f"catalog-api: {workers} workers (--workers or WEB_CONCURRENCY) need REDIS_URL: without it each worker "
             "keeps its own cache, rate-limit counters and accounts, and they disagree; set REDIS_URL or run one worker"
         )
-    if make_url(settings.resolved_database_url()).get_backend_name() == "sqlite":
+    # Not resolved_database_url(): it creates the data directory, and a refused start leaves nothing behind.
+    if not settings.database_url or make_url(settings.database_url).get_backend_name() == "sqlite":
         raise SystemExit(
             f"catalog-api: {workers} workers (--workers or WEB_CONCURRENCY) need PostgreSQL (DATABASE_URL): on SQLite "
             "a worker never hears of another's product writes (its smart search would miss them); "

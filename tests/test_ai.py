@@ -578,14 +578,15 @@ async def test_scripts_embed_re_embeds_the_catalog_with_a_progress_bar(settings:
 
 
 async def test_another_process_finds_a_product_written_by_its_peer(settings: Settings) -> None:
-    """Two apps sharing one database and one Redis: a write in one is searched by the other."""
-    if not settings.redis_url:
-        pytest.skip("needs Redis (TEST_REDIS_URL): without it the API is one process by design")
+    """Two apps sharing one database and one Redis: a write in one is searched by the other (the product change
+    feed: PostgreSQL NOTIFY)."""
+    if not settings.redis_url or settings.resolved_database_url().startswith("sqlite"):
+        pytest.skip("needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL): several processes")
     async with serving(settings, smart_search_preload=True) as writer, serving(settings) as reader:
         assert (await smart(reader, "cold hands in winter"))["items"] == []  # its index is loaded now
         product = await create(writer, "GLOVES", "Winter Gloves", category="Clothing")
         found: list[str] = []
-        for _ in range(50):  # the peer hears of the write over Redis within milliseconds
+        for _ in range(50):  # the peer hears of the write from the database within milliseconds
             found = skus(await smart(reader, "cold hands in winter", limit=1))
             if found:
                 break
@@ -601,8 +602,8 @@ async def test_another_process_finds_a_product_written_by_its_peer(settings: Set
 
 
 async def test_a_peer_finds_a_write_whose_writer_could_not_reach_redis(settings: Settings) -> None:
-    """The writer reaches Redis through a proxy that freezes before the write, so its announcement over Redis
-    is lost: the database's own announcement (PostgreSQL NOTIFY, at commit) still reaches the peer."""
+    """The writer reaches Redis through a proxy that freezes before the write: the write's announcement is the
+    database's own (PostgreSQL NOTIFY, at commit), and it still reaches the peer."""
     if not settings.redis_url or settings.resolved_database_url().startswith("sqlite"):
         pytest.skip("needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL): several processes")
     redis = httpx.URL(settings.redis_url)
