@@ -14,22 +14,26 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import update
+from sqlalchemy.engine import make_url
 
 from impl.app import create_app
+from impl.db.notifications import APPLICATION_NAME
 from impl.db.tables import users
 from impl.settings import Settings
-from tests.conftest import ADMIN, client_for, free_port, login, register
+from tests.conftest import ADMIN, client_for, free_port, login, make_settings, register
 from tests.fake_llm import fake_llm_server
 from tests.helpers import assert_problem, bearer
 from tests.servers import TcpProxy
@@ -40,6 +44,7 @@ PRODUCTS = "/api/v1/products"
 SMART = "/api/v1/search/smart"
 RECOMMENDATIONS = "/api/v1/recommendations"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+NEVER_HANGS = 30  # a hang guard, not a speed assertion: two apps start and load the model
 LABELLED = json.loads((Path(__file__).parent / "eval" / "smart_search.json").read_text())
 
 
@@ -626,3 +631,56 @@ async def test_a_peer_finds_a_write_whose_writer_could_not_reach_redis(settings:
             assert found == ["GLOVES"]
     finally:
         proxy.remove()
+
+
+async def listening_connections(database_url: str, *, cut: bool = False) -> int:
+    """The product change feed's LISTEN connections to this test's database (terminated first with `cut`)."""
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(url)
+    try:
+        if cut:  # this database's only: the server may be shared with other test runs
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 "
+                "AND datname = current_database()",
+                APPLICATION_NAME,
+            )
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+            APPLICATION_NAME,
+        )
+        return count
+    finally:
+        await connection.close()
+
+
+async def test_a_peer_that_lost_the_change_feed_reads_its_index_again_and_finds_what_it_missed(
+    postgres_database: str, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    """The reader's LISTEN connection is cut and the write is made before it can be back, so the write's
+    announcement reaches no one but the writer: once the feed is followed again the reader reads its index whole."""
+    _, redis_url = redis_server
+    shared = make_settings(
+        tmp_path, database_url=postgres_database, redis_url=redis_url, cache_prefix=f"feed:{uuid.uuid4().hex}:"
+    )
+    query = "cold hands in winter"
+    with anyio.fail_after(NEVER_HANGS):
+        async with serving(shared) as writer, serving(shared, smart_search_preload=True) as reader:
+            assert (await smart(reader, query))["items"] == []  # its index is loaded now
+            await eventually(lambda: listening_connections(postgres_database), 2)
+            # Gone at once; a listener notices within a second and connects again half a second later.
+            await eventually(lambda: listening_connections(postgres_database, cut=True), 0)
+            await create(writer, "GLOVES", "Winter Gloves", category="Clothing")
+            assert skus(await smart(writer, query, limit=1)) == ["GLOVES"]  # the writer's process: at once
+            await eventually(lambda: found_by_smart(reader, query), ["GLOVES"])
+
+
+async def found_by_smart(client: httpx.AsyncClient, query: str) -> list[str]:
+    return skus(await smart(client, query, limit=1))
+
+
+async def eventually(read: Callable[[], Awaitable[object]], expected: object) -> None:
+    """Read until `expected` is read (the caller bounds the wait)."""
+    while True:
+        if await read() == expected:
+            return
+        await asyncio.sleep(0.02)
