@@ -88,11 +88,13 @@ class ProductChanges:
         return delivery
 
     async def _run(self, change: ProductChange) -> None:
-        for subscriber in self._subscribers:
-            try:
-                await subscriber(change)
-            except Exception:  # one subscriber's failure never keeps the change from the others
-                logger.exception("a subscriber of the product change feed failed on change %s", change.change)
+        # Side by side: the cache's local layer is cleared at once, however long the index's re-read takes.
+        outcomes = await asyncio.gather(
+            *(subscriber(change) for subscriber in self._subscribers), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):  # one subscriber's failure never keeps the change from the others
+                logger.error("a product change feed subscriber failed on %s", change.change, exc_info=outcome)
 
     def _heard(self, payload: str) -> None:
         change = parse(payload)

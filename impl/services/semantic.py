@@ -122,6 +122,9 @@ class SemanticIndex:
             self._loading.cancel()
         if self._applier is not None:
             self._applier.cancel()
+        for applied in self._waiting:  # nothing re-reads them any more: no writer waits for it
+            if not applied.done():
+                applied.set_result(None)
 
     async def embed_query(self, text: str) -> Vectors:
         return (await self.embedder()).embed_one(text)
