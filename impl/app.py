@@ -35,6 +35,7 @@ from .security.tokens import TokenCodec
 from .services.account_cache import AccountCache
 from .services.ai import MAX_MATCHES, AiService
 from .services.auth import AccessTokenAuthenticator, AuthService
+from .services.changes import ProductChanges
 from .services.health import HealthService
 from .services.metrics import MetricsService
 from .services.popular import Popularity
@@ -51,7 +52,7 @@ from .version import VERSION, source_revision
 if TYPE_CHECKING:
     from .observability.tracing import Tracing
 
-LISTENER_STOP_SECONDS = 2.0  # the longest shutdown waits for the invalidation listener
+LISTENER_STOP_SECONDS = 2.0  # the longest shutdown waits for the product change feed's listener
 # The operations that hash a password or mint tokens: each is limited per address.
 RATE_LIMITED_OPERATIONS = ("registerUser", "loginForm", "loginJson", "refreshTokens")
 
@@ -97,18 +98,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.cache_lookup(hit, seconds)
             traced.cache_lookup(hit, seconds)
 
-    # Replicas on PostgreSQL also hear of every committed product write from the database itself
-    # (a writer that cannot reach Redis still invalidates everywhere: impl/db/notifications.py).
-    changes = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
-    semantic = SemanticIndex(db, cache)
-    product_cache = ProductCache(
-        cache,
-        ttl_seconds=settings.cache_ttl_seconds,
-        local=local,
-        on_lookup=on_lookup,
-        changes=changes,
-        on_announced=semantic.announced,  # smart search follows the database's announcements too
-    )
+    # The one product change feed: every process hears of every committed write from PostgreSQL itself
+    # (impl/services/changes.py). Without Redis, or on SQLite, the API is one process: the feed stays in it.
+    listener = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
+    changes = ProductChanges(listener)
+    semantic = SemanticIndex(db)
+    product_cache = ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=on_lookup)
+    changes.subscribe(product_cache.changed, product_cache.following)
+    changes.subscribe(semantic.changed, semantic.following)
     sample_pool = metrics.pool_sampler(db.connections_in_use)
 
     def counted_map_error(exc: Exception) -> Problem | None:
@@ -154,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     recommendations_cache = ProductCache(cache, ttl_seconds=settings.recommendations_ttl_seconds)
     # An import's lines are judged one by one by the schema createProduct's body is judged by.
     product_create = body_validator(CONTRACT.validation_root, "createProduct", "application/json", frozenset())
-    transfer = ProductTransfer(db, product_cache, judge_line=product_create.issues, index=semantic)
+    transfer = ProductTransfer(db, changes, judge_line=product_create.issues, index=semantic)
     llm = None
     if settings.llm_base_url and settings.llm_model:
         llm = ChatClient(
@@ -172,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             accounts=accounts,
             reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
         ),
-        products=ProductService(db, product_cache, transfer, index=semantic, views=views),
+        products=ProductService(db, product_cache, transfer, changes, index=semantic, views=views),
         users=UserService(db, hasher, accounts, throttle),
         health=HealthService(db, cache.ping, version=VERSION, revision=source_revision(settings.build_revision)),
         metrics=MetricsService(metrics.exposition, parameters=metrics.EXPOSITION_PARAMETERS, before=sample_pool),
@@ -196,8 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await check_schema(db, head_revision())
             await ensure_admin(db, hasher, settings)
-            invalidations = asyncio.create_task(product_cache.follow_invalidations())
-            background = {invalidations, asyncio.create_task(semantic.follow())}
+            background = {asyncio.create_task(changes.follow())}
             view_writer = asyncio.create_task(views.run())
             if settings.smart_search_preload:
                 background.add(asyncio.create_task(semantic.warm()))

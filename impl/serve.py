@@ -28,8 +28,10 @@ send a bare 500). A shutdown that SIGTERM asked for exits 0 (uvicorn re-raises
 the signal once it has drained, which would end the process as killed by it).
 
 More than one worker (`--workers N`, or WEB_CONCURRENCY, which uvicorn reads)
-without `REDIS_URL` is refused in one line: each worker would keep its own
-cache, counters and accounts.
+is refused in one line without `REDIS_URL` (each worker would keep its own
+cache, counters and accounts) and on SQLite (the product change feed that keeps
+caches and the smart search index coherent crosses processes through
+PostgreSQL's NOTIFY; on SQLite it stays in its one process).
 
 With `PROMETHEUS_MULTIPROC_DIR` set, the directory is created if missing and
 emptied of the metric files (`*.db`) of earlier runs before any worker starts,
@@ -50,6 +52,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
+from sqlalchemy.engine import make_url
 from uvicorn.main import main as uvicorn_main
 
 from contract_runtime.asgi import ASGIApp, Message, Receive, Scope, Send
@@ -187,11 +190,21 @@ def worker_count(arguments: list[str], environ: Mapping[str, str] = os.environ) 
 
 def check_workers(settings: Settings, workers: int) -> None:
     """Without Redis each process keeps its own cache, counters and accounts: several workers would
-    answer old and new data in turn and accept a revoked token on some of them. Refused in one line."""
-    if workers > 1 and not settings.redis_url:
+    answer old and new data in turn and accept a revoked token on some of them. On SQLite no worker would hear
+    of another's product writes (impl/services/changes.py). Refused in one line."""
+    if workers <= 1:
+        return
+    if not settings.redis_url:
         raise SystemExit(
             f"catalog-api: {workers} workers (--workers or WEB_CONCURRENCY) need REDIS_URL: without it each worker "
             "keeps its own cache, rate-limit counters and accounts, and they disagree; set REDIS_URL or run one worker"
+        )
+    # Not resolved_database_url(): it creates the data directory, and a refused start leaves nothing behind.
+    if not settings.database_url or make_url(settings.database_url).get_backend_name() == "sqlite":
+        raise SystemExit(
+            f"catalog-api: {workers} workers (--workers or WEB_CONCURRENCY) need PostgreSQL (DATABASE_URL): on SQLite "
+            "a worker never hears of another's product writes (its smart search would miss them); "
+            "use PostgreSQL or run one worker"
         )
 
 

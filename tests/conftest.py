@@ -121,6 +121,17 @@ def empty_database(database_url: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def postgres_database(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty PostgreSQL database at the newest migration, for several API processes (the product change
+    feed crosses processes only through PostgreSQL): TEST_DATABASE_URL's when set, else a cluster of the test's own."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        return fresh_database(database_url, tmp_path)
+    cluster: PostgresCluster = request.getfixturevalue("postgres_server")
+    upgrade(cluster.url)
+    return cluster.url
+
+
+@pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):

@@ -14,22 +14,26 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import update
+from sqlalchemy.engine import make_url
 
 from impl.app import create_app
+from impl.db.notifications import APPLICATION_NAME
 from impl.db.tables import users
 from impl.settings import Settings
-from tests.conftest import ADMIN, client_for, free_port, login, register
+from tests.conftest import ADMIN, client_for, free_port, login, make_settings, register
 from tests.fake_llm import fake_llm_server
 from tests.helpers import assert_problem, bearer
 from tests.servers import TcpProxy
@@ -40,6 +44,7 @@ PRODUCTS = "/api/v1/products"
 SMART = "/api/v1/search/smart"
 RECOMMENDATIONS = "/api/v1/recommendations"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+NEVER_HANGS = 30  # a hang guard, not a speed assertion: two apps start and load the model
 LABELLED = json.loads((Path(__file__).parent / "eval" / "smart_search.json").read_text())
 
 
@@ -591,14 +596,15 @@ async def test_scripts_embed_re_embeds_the_catalog_with_a_progress_bar(settings:
 
 
 async def test_another_process_finds_a_product_written_by_its_peer(settings: Settings) -> None:
-    """Two apps sharing one database and one Redis: a write in one is searched by the other."""
-    if not settings.redis_url:
-        pytest.skip("needs Redis (TEST_REDIS_URL): without it the API is one process by design")
+    """Two apps sharing one database and one Redis: a write in one is searched by the other (the product change
+    feed: PostgreSQL NOTIFY)."""
+    if not settings.redis_url or settings.resolved_database_url().startswith("sqlite"):
+        pytest.skip("needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL): several processes")
     async with serving(settings, smart_search_preload=True) as writer, serving(settings) as reader:
         assert (await smart(reader, "cold hands in winter"))["items"] == []  # its index is loaded now
         product = await create(writer, "GLOVES", "Winter Gloves", category="Clothing")
         found: list[str] = []
-        for _ in range(50):  # the peer hears of the write over Redis within milliseconds
+        for _ in range(50):  # the peer hears of the write from the database within milliseconds
             found = skus(await smart(reader, "cold hands in winter", limit=1))
             if found:
                 break
@@ -614,8 +620,8 @@ async def test_another_process_finds_a_product_written_by_its_peer(settings: Set
 
 
 async def test_a_peer_finds_a_write_whose_writer_could_not_reach_redis(settings: Settings) -> None:
-    """The writer reaches Redis through a proxy that freezes before the write, so its announcement over Redis
-    is lost: the database's own announcement (PostgreSQL NOTIFY, at commit) still reaches the peer."""
+    """The writer reaches Redis through a proxy that freezes before the write: the write's announcement is the
+    database's own (PostgreSQL NOTIFY, at commit), and it still reaches the peer."""
     if not settings.redis_url or settings.resolved_database_url().startswith("sqlite"):
         pytest.skip("needs PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL): several processes")
     redis = httpx.URL(settings.redis_url)
@@ -638,3 +644,56 @@ async def test_a_peer_finds_a_write_whose_writer_could_not_reach_redis(settings:
             assert found == ["GLOVES"]
     finally:
         proxy.remove()
+
+
+async def listening_connections(database_url: str, *, cut: bool = False) -> int:
+    """The product change feed's LISTEN connections to this test's database (terminated first with `cut`)."""
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(url)
+    try:
+        if cut:  # this database's only: the server may be shared with other test runs
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 "
+                "AND datname = current_database()",
+                APPLICATION_NAME,
+            )
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+            APPLICATION_NAME,
+        )
+        return count
+    finally:
+        await connection.close()
+
+
+async def test_a_peer_that_lost_the_change_feed_reads_its_index_again_and_finds_what_it_missed(
+    postgres_database: str, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    """The reader's LISTEN connection is cut and the write is made before it can be back, so the write's
+    announcement reaches no one but the writer: once the feed is followed again the reader reads its index whole."""
+    _, redis_url = redis_server
+    shared = make_settings(
+        tmp_path, database_url=postgres_database, redis_url=redis_url, cache_prefix=f"feed:{uuid.uuid4().hex}:"
+    )
+    query = "cold hands in winter"
+    with anyio.fail_after(NEVER_HANGS):
+        async with serving(shared) as writer, serving(shared, smart_search_preload=True) as reader:
+            assert (await smart(reader, query))["items"] == []  # its index is loaded now
+            await eventually(lambda: listening_connections(postgres_database), 2)
+            # Gone at once; a listener notices within a second and connects again half a second later.
+            await eventually(lambda: listening_connections(postgres_database, cut=True), 0)
+            await create(writer, "GLOVES", "Winter Gloves", category="Clothing")
+            assert skus(await smart(writer, query, limit=1)) == ["GLOVES"]  # the writer's process: at once
+            await eventually(lambda: found_by_smart(reader, query), ["GLOVES"])
+
+
+async def found_by_smart(client: httpx.AsyncClient, query: str) -> list[str]:
+    return skus(await smart(client, query, limit=1))
+
+
+async def eventually(read: Callable[[], Awaitable[object]], expected: object) -> None:
+    """Read until `expected` is read (the caller bounds the wait)."""
+    while True:
+        if await read() == expected:
+            return
+        await asyncio.sleep(0.02)

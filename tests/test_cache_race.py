@@ -13,6 +13,7 @@ import pytest
 
 import impl.db.products as product_rows
 from impl.cache import MemoryCache
+from impl.services.changes import new_change
 from impl.services.product_cache import ProductCache, detail_key
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +61,7 @@ async def test_a_fetch_after_a_committed_write_does_not_join_the_older_rebuild()
     before = asyncio.create_task(cache.fetch(key, gated(b'{"v":1}', reached, release)))
     await reached.wait()  # the rebuild has read v1 and not yet stored it
 
-    await cache.product_changed(product_id)  # v2 committed, then invalidated
+    await cache.changed(new_change([product_id]))  # v2 committed, then the feed told the cache
     calls: list[bytes] = []
     with anyio.fail_after(NEVER_HANGS):
         after = await cache.fetch(key, returning(b'{"v":2}', calls))

@@ -1,9 +1,10 @@
-"""Several processes sharing one Redis behave as one: a write is seen everywhere within the stated bound.
+"""Several processes sharing one PostgreSQL and one Redis behave as one: a write is seen everywhere within the bound.
 
-Each process keeps a local layer in front of Redis. A write clears it in its own
-process at once and in the others through Redis pub/sub; an entry never outlives
-CACHE_LOCAL_TTL_MS (100 ms) after the read that fetched it started; a lost
-channel drops the layer whole.
+Each process keeps a local layer in front of Redis. Every process hears of every
+committed write through the one product change feed (PostgreSQL NOTIFY; nothing
+goes over Redis pub/sub), clears the layer and, once per write in all, moves the
+generation on; an entry never outlives CACHE_LOCAL_TTL_MS (100 ms) after the read
+that fetched it started; a lost feed drops the layer whole.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from typing import Any
 from uuid import uuid4
 
 import anyio
+import asyncpg
 import httpx
 import pytest
+import redis
+from sqlalchemy.engine import make_url
 
 from impl.cache import RedisCache
+from impl.db.database import Db
+from impl.db.notifications import APPLICATION_NAME, ChangeListener
+from impl.services.changes import ProductChanges, new_change
 from impl.services.product_cache import ProductCache, detail_key, local_layer
-from impl.settings import Settings
 from tests.conftest import ADMIN, free_port
 
 pytestmark = pytest.mark.anyio
@@ -33,15 +39,16 @@ BOUND_SECONDS = 0.1  # CACHE_LOCAL_TTL_MS, the bound the README states
 NEVER_HANGS = 10  # a hang guard, not a speed assertion
 
 
-def start_server(settings: Settings, redis_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(database_url: str, redis_url: str, prefix: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
         "ENVIRONMENT": "test",
         "DATA_DIR": str(workdir),
-        "DATABASE_URL": settings.resolved_database_url(),
+        "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "CACHE_PREFIX": settings.cache_prefix,
+        "CACHE_PREFIX": prefix,
+        "SMART_SEARCH_PRELOAD": "false",
         "SECRET_KEY": "coherence-test-secret-" + "x" * 40,
         "BCRYPT_ROUNDS": "4",
         "ADMIN_EMAIL": ADMIN["email"],
@@ -56,10 +63,11 @@ def start_server(settings: Settings, redis_url: str, workdir: Path) -> tuple[sub
 
 @pytest.fixture
 def two_servers(
-    settings: Settings, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+    postgres_database: str, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
 ) -> Iterator[tuple[str, str]]:
     _, redis_url = redis_server
-    servers = [start_server(settings, redis_url, tmp_path / name) for name in ("a", "b")]
+    prefix = f"coherence:{uuid4().hex}:"
+    servers = [start_server(postgres_database, redis_url, prefix, tmp_path / name) for name in ("a", "b")]
     try:
         deadline = time.monotonic() + 90  # a hang guard: two cold imports on a loaded 2-core machine are slow
         for process, url in servers:
@@ -132,23 +140,91 @@ async def test_a_write_through_one_process_is_seen_by_the_other_within_the_bound
                 await fresh_within_bound(read, shows_price, written)
 
 
-@pytest.fixture
-async def shared_caches(redis_server: tuple[subprocess.Popen[bytes], str]) -> AsyncIterator[list[ProductCache]]:
-    """Two product caches on one Redis, as two processes have; local entries kept for a minute,
-    so only the invalidation channel can clear them."""
-    _, url = redis_server
-    prefix = f"coherence:{uuid4().hex}:"
-    redis_caches = [RedisCache(url, prefix=prefix) for _ in range(2)]
-    layers = [local_layer(ttl_seconds=60, max_bytes=1 << 20) for _ in range(2)]
-    caches = [ProductCache(c, ttl_seconds=60, local=layer) for c, layer in zip(redis_caches, layers, strict=True)]
-    followers = [asyncio.create_task(cache.follow_invalidations()) for cache in caches]
-    await until(lambda: all(layer.enabled for layer in layers))
+def pubsub_calls(redis_url: str) -> dict[str, Any]:
+    """The pub/sub commands the Redis server has run since it started (INFO commandstats)."""
+    client = redis.Redis.from_url(redis_url)
     try:
-        yield caches
+        stats: dict[str, Any] = client.info("commandstats")
+    finally:
+        client.close()
+    return {name: calls for name, calls in stats.items() if "publish" in name or "subscribe" in name}
+
+
+async def test_a_write_reaches_the_other_process_cache_and_smart_search_through_the_feed_not_redis_pubsub(
+    two_servers: tuple[str, str], redis_server: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    """The Redis server is this test's own: that it never ran a PUBLISH or a SUBSCRIBE while B's cached answers
+    and B's smart search followed A's writes shows the one feed (PostgreSQL NOTIFY) carried them."""
+    a_url, b_url = two_servers
+    _, redis_url = redis_server
+    async with (
+        httpx.AsyncClient(base_url=a_url, timeout=60) as a,
+        httpx.AsyncClient(base_url=b_url, timeout=60) as b,
+    ):
+        credentials = {"username": ADMIN["username"], "password": ADMIN["password"]}
+        login = await a.post("/api/v1/auth/login/json", json=credentials)
+        a.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        smart: dict[str, str | int] = {"q": "cold hands in winter", "limit": 1}
+        first = await b.get("/api/v1/search/smart", params=smart)  # B's index is loaded now, empty
+        assert first.status_code == 200, first.text
+        assert first.json()["items"] == []
+        await b.get("/api/v1/products?category=Clothing")
+        assert (await b.get("/api/v1/products?category=Clothing")).headers["x-cache"] == "HIT"
+
+        gloves = {"name": "Winter Gloves", "price": 12, "sku": "GLOVES-1", "category": "Clothing"}
+        created = await a.post("/api/v1/products", json=gloves)
+        assert created.status_code == 201, created.text
+        written = time.monotonic()
+
+        async def listed() -> httpx.Response:
+            return await b.get("/api/v1/products?category=Clothing")
+
+        await fresh_within_bound(listed, lambda response: len(response.json()["items"]) == 1, written)
+        with anyio.fail_after(NEVER_HANGS):
+            while True:
+                found = await b.get("/api/v1/search/smart", params=smart)
+                assert found.status_code == 200, found.text
+                if [item["sku"] for item in found.json()["items"]] == ["GLOVES-1"]:
+                    break
+                await asyncio.sleep(0.01)
+    assert pubsub_calls(redis_url) == {}
+
+
+@pytest.fixture
+async def feeds(postgres_database: str) -> AsyncIterator[tuple[Db, list[ProductChanges]]]:
+    """Two processes' product change feeds on one database, followed."""
+    db = Db(postgres_database, timeout=5)
+    await db.connect()
+    changes = [ProductChanges(ChangeListener(postgres_database, timeout=5)) for _ in range(2)]
+    followers = [asyncio.create_task(feed.follow()) for feed in changes]
+    try:
+        await until(lambda: all(feed.followed for feed in changes))
+        yield db, changes
     finally:
         for follower in followers:
             follower.cancel()
         await asyncio.gather(*followers, return_exceptions=True)
+        await db.disconnect()
+
+
+@pytest.fixture
+async def shared_caches(
+    redis_server: tuple[subprocess.Popen[bytes], str], feeds: tuple[Db, list[ProductChanges]]
+) -> AsyncIterator[list[ProductCache]]:
+    """Two product caches on one Redis, as two processes have, each following its process's feed; local
+    entries kept for a minute, so only the feed can clear them."""
+    _, url = redis_server
+    _, changes = feeds
+    prefix = f"coherence:{uuid4().hex}:"
+    redis_caches = [RedisCache(url, prefix=prefix) for _ in range(2)]
+    layers = [local_layer(ttl_seconds=60, max_bytes=1 << 20) for _ in range(2)]
+    caches = [ProductCache(c, ttl_seconds=60, local=layer) for c, layer in zip(redis_caches, layers, strict=True)]
+    for feed, cache in zip(changes, caches, strict=True):
+        feed.subscribe(cache.changed, cache.following)
+    assert all(layer.enabled for layer in layers)
+    try:
+        yield caches
+    finally:
         for redis_cache in redis_caches:
             await redis_cache.close()
 
@@ -177,27 +253,48 @@ def build(body: bytes) -> Callable[[], Awaitable[bytes]]:
     return rebuild
 
 
-async def test_a_write_in_one_process_clears_the_other_processes_local_layer(shared_caches: list[ProductCache]) -> None:
-    writer, reader = shared_caches
+async def test_a_write_in_one_process_clears_the_other_processes_local_layer(
+    shared_caches: list[ProductCache], feeds: tuple[Db, list[ProductChanges]]
+) -> None:
+    _, reader = shared_caches
+    db, (writer_feed, _) = feeds
     product_id = uuid4()
     key = detail_key(product_id)
     assert (await reader.fetch(key, build(b'"v1"'))).body == b'"v1"'
     assert (await reader.fetch(key, build(b'"never"'))).body == b'"v1"'  # a local hit
-    await writer.product_changed(product_id)
+    async with db.write() as session:
+        change = await writer_feed.announce(session, [product_id])
+    await writer_feed.committed(change)
     await until_fetched(reader, key, b'"v2"')
 
 
-async def test_a_lost_channel_drops_the_local_layer_whole(
-    shared_caches: list[ProductCache], redis_server: tuple[subprocess.Popen[bytes], str]
+async def test_a_lost_feed_drops_the_local_layer_whole_until_it_is_followed_again(
+    shared_caches: list[ProductCache], feeds: tuple[Db, list[ProductChanges]], postgres_database: str
 ) -> None:
-    _, reader = shared_caches
-    key = detail_key(uuid4())
+    writer, reader = shared_caches
+    _, (_, reader_feed) = feeds
+    product_id = uuid4()
+    key = detail_key(product_id)
     await reader.fetch(key, build(b'"v1"'))
-    process, _ = redis_server
-    process.kill()
-    process.wait()
-    # Redis is gone: only a local copy could still answer v1, and it must be dropped.
-    await until_fetched(reader, key, b'"from the database"')
+    assert (await reader.fetch(key, build(b'"never"'))).body == b'"v1"'  # a local hit
+    url = make_url(postgres_database)
+    connection = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        # The listening connections of this database only: the server may be shared with other test runs.
+        cut = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
+            "AND datname = current_database()",
+            APPLICATION_NAME,
+        )
+    finally:
+        await connection.close()
+    assert cut == 2
+    await until(lambda: not reader_feed.followed)
+    # A change the reader cannot hear of now (the writer's cache steps the generation in Redis): only a
+    # local copy could still answer v1, and it was dropped with the feed.
+    await writer.changed(new_change([product_id]))
+    assert (await reader.fetch(key, build(b'"from the database"'))).body == b'"from the database"'
+    await until(lambda: reader_feed.followed)  # the listener connects again by itself
 
 
 async def test_a_generation_step_with_one_change_id_counts_once_whoever_takes_it(

@@ -1,5 +1,6 @@
 """Several uvicorn workers in one server: refused without Redis (each worker would keep its own cache,
-counters and accounts), coherent with it. Started as scripts/serve starts the API: `python -m impl.serve`."""
+counters and accounts) and on SQLite (no worker would hear of another's product writes), coherent with both.
+Started as scripts/serve starts the API: `python -m impl.serve`."""
 
 from __future__ import annotations
 
@@ -45,6 +46,15 @@ def test_more_than_one_worker_without_redis_is_refused_in_one_line(
     assert not (tmp_path / "data").exists()  # refused before anything was migrated, generated or served
 
 
+def test_more_than_one_worker_on_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "data", REDIS_URL="redis://127.0.0.1:1/0")  # never reached: refused before
+    env.pop("WEB_CONCURRENCY", None)
+    result = run([*SERVE, "--port", str(free_port()), "--workers", "2"], env)
+    line = assert_one_line_refusal(result, "2 workers", "need PostgreSQL", "use PostgreSQL or run one worker")
+    assert line.startswith("catalog-api: ")
+    assert not (tmp_path / "data").exists()
+
+
 def test_one_worker_without_redis_is_not_refused(tmp_path: Path) -> None:
     env = clean_env(tmp_path / "data", WEB_CONCURRENCY="2")
     # `--workers 1` after WEB_CONCURRENCY=2: one process, so the start goes on (to the database check,
@@ -62,7 +72,7 @@ def worker_processes(parent: int) -> int:
 
 @pytest.mark.anyio
 async def test_two_workers_with_redis_start_and_a_deactivated_users_token_is_refused_by_every_worker(
-    empty_database: str, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+    postgres_database: str, redis_server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
 ) -> None:
     _, redis_url = redis_server
     port = free_port()
@@ -70,7 +80,7 @@ async def test_two_workers_with_redis_start_and_a_deactivated_users_token_is_ref
     env = clean_env(
         tmp_path / "data",
         ENVIRONMENT="test",
-        DATABASE_URL=empty_database,
+        DATABASE_URL=postgres_database,
         REDIS_URL=redis_url,
         CACHE_PREFIX=f"workers:{uuid.uuid4().hex}:",
         BCRYPT_ROUNDS="4",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -26,15 +26,6 @@ class Cache(Protocol):
     @property
     def shared(self) -> bool:
         """True when other processes share this cache (and may change it)."""
-        ...
-
-    async def publish(self, channel: str, message: bytes) -> None:
-        """Tell every process listening on `channel`; nothing happens when none can be reached."""
-        ...
-
-    async def listen(self, channel: str, on_message: Callable[[bytes], None], on_state: Callable[[bool], None]) -> None:
-        """Follow `channel` until cancelled: on_state(True) once subscribed, on_message for each
-        message, on_state(False) whenever the subscription is lost (then it subscribes again)."""
         ...
 
     async def close(self) -> None: ...

@@ -3,8 +3,8 @@
 Entries expire `ttl_seconds` after the read that fetched them *started*, so an
 entry can never show data older than that bound, whatever else fails. On top,
 writers clear it (their own process at once, the others through the shared
-cache's invalidation channel), and it is dropped whole and switched off while
-that channel is lost. `epoch` moves on every clear: a read that started before
+cache's product change feed), and it is dropped whole and switched off while
+that feed is lost. `epoch` moves on every clear: a read that started before
 a clear does not put its (possibly older) answer back.
 """
 
@@ -60,7 +60,7 @@ class LocalLayer(Generic[V]):
         self.epoch += 1
 
     def set_enabled(self, enabled: bool) -> None:
-        """Switched on once the invalidation channel is confirmed; dropped whole and off when it is lost."""
+        """Switched on once the product change feed is followed; dropped whole and off when it is lost."""
         self.clear()
         self.enabled = enabled
 

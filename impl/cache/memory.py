@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 ONCE_PREFIX = "once:"
 ONCE_SECONDS = 60
@@ -70,12 +70,6 @@ class MemoryCache:
     @property
     def shared(self) -> bool:
         return False
-
-    async def publish(self, channel: str, message: bytes) -> None:
-        return None  # one process: nobody else to tell
-
-    async def listen(self, channel: str, on_message: Callable[[bytes], None], on_state: Callable[[bool], None]) -> None:
-        return None
 
     async def close(self) -> None:
         self._entries.clear()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -37,27 +37,6 @@ ONCE_SECONDS = 60
 SOCKET_TIMEOUT = 0.2
 DEADLINE = 0.3
 COOL_DOWN = 2.0
-RESUBSCRIBE_AFTER = 0.5
-
-
-def _cancelling() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
-async def _close_within(closing: Awaitable[object], seconds: float) -> None:
-    """Await `closing` for at most `seconds`, then give up on it.
-
-    Not `wait_for`: on timeout it waits for the cancelled call to finish, and a
-    pub/sub whose subscribe was cut short can hold its connection's lock
-    forever, which hung the app's shutdown.
-    """
-    task = asyncio.ensure_future(closing)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
-    if not done:
-        task.cancel()
-    elif not task.cancelled() and task.exception() is not None:
-        logger.debug("redis pub/sub close failed: %s", task.exception())
 
 
 class RedisCache:
@@ -79,7 +58,6 @@ class RedisCache:
         # its generation past every entry written before), whatever reasons (`once` ids) piled up.
         self._pending_increments: set[str] = set()
         self._paying = asyncio.Lock()
-        self._closed = False  # a listener ends when the cache is closed, cancelled or not
 
     async def _call(self, what: str, call: Awaitable[T]) -> T | None:
         # Nothing is read or written while a generation bump is owed: entries
@@ -146,40 +124,10 @@ class RedisCache:
     def shared(self) -> bool:
         return True
 
-    async def publish(self, channel: str, message: bytes) -> None:
-        await self._call("PUBLISH", self._redis.publish(self._prefix + channel, message))
-
-    async def listen(self, channel: str, on_message: Callable[[bytes], None], on_state: Callable[[bool], None]) -> None:
-        while not self._closed:
-            pubsub = self._redis.pubsub()
-            try:
-                await asyncio.wait_for(pubsub.subscribe(self._prefix + channel), timeout=DEADLINE)
-                while not self._closed:
-                    # Short polls: the connection's socket timeout must never fire on a quiet channel.
-                    message = await pubsub.get_message(timeout=SOCKET_TIMEOUT / 2)
-                    if message is None:
-                        continue
-                    if message["type"] == "subscribe":
-                        on_state(True)
-                    elif message["type"] == "message" and isinstance(message["data"], bytes):
-                        on_message(message["data"])
-            except asyncio.CancelledError:
-                on_state(False)
-                raise
-            except Exception as exc:
-                on_state(False)
-                if _cancelling():  # redis-py can turn our cancellation into a connection error
-                    raise asyncio.CancelledError from exc
-                logger.warning("redis subscription to %s lost (%s: %s)", channel, type(exc).__name__, exc)
-                await asyncio.sleep(RESUBSCRIBE_AFTER)
-            finally:
-                await _close_within(pubsub.aclose(), DEADLINE)  # type: ignore[no-untyped-call]
-
     async def ping(self) -> bool:
         self._skip_until = 0.0  # readiness always asks Redis itself
         return bool(await self._call("PING", self._redis.ping()))
 
     async def close(self) -> None:
-        self._closed = True
         await self._redis.aclose()
         await self._pool.aclose()  # a pool handed to the client is not closed by it

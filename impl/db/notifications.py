@@ -1,16 +1,17 @@
-"""Product changes announced through PostgreSQL itself: NOTIFY in the writing transaction, LISTEN everywhere.
+"""The product change feed's transport: NOTIFY in the writing transaction, LISTEN in every process.
 
 PostgreSQL delivers a NOTIFY when, and only when, its transaction commits, to
 every session listening on the channel. So every process of the API learns of
 every committed product write, whether or not the writer could reach Redis
-afterwards: the processes that can reach Redis move the cache on for it (see
-`impl.services.product_cache`). The payload is `<product id> <change id>`, then
-for a write of many products (an import's batch) their other ids, as hex, each
-after a space; the change id makes that move happen once per write, however
-many processes do it. A batch too long for one NOTIFY payload (under 8,000 bytes)
-is announced in several, all with its one change id.
+afterwards (`impl.services.changes` hands it to what is derived from products).
+The payload is `<product id> <change id>`, then for a write of many products (an
+import's batch) their other ids, as hex, each after a space; the change id lets
+every process skip its own writes' echo and the product cache step its
+generation once per write, however many processes take the step. A batch too
+long for one NOTIFY payload (under 8,000 bytes) is announced in several, all
+with its one change id.
 
-On SQLite (one process by design) `announce` only returns the change id.
+On SQLite (one process by design) `announce` only names the change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -31,33 +33,40 @@ from .database import Session, one_line
 logger = logging.getLogger(__name__)
 
 CHANNEL = "catalog_products_changed"
+APPLICATION_NAME = "catalog-api product changes"  # how the LISTEN connection shows in pg_stat_activity
 CHECK_EVERY_SECONDS = 1.0  # how often a quiet listening connection is checked
 RECONNECT_AFTER_SECONDS = 0.5
 IDS_PER_NOTIFY = 200  # 33 bytes each: well under PostgreSQL's 8,000-byte payload
 
 
-async def announce(db: Session, *, product_id: UUID) -> str:
-    """Inside the write's transaction: tell every process once it commits. Returns the change id."""
-    return await announce_many(db, product_ids=[product_id])
+@dataclass(frozen=True, slots=True)
+class ProductChange:
+    """One committed write (of one product, or of an import's batch) and the products it touched."""
+
+    product_ids: tuple[UUID, ...]
+    change: str  # the write's id: the same in every process that hears of it
 
 
-async def announce_many(db: Session, *, product_ids: Sequence[UUID]) -> str:
-    """`announce` for a write of several products (one change: caches move on once for all of them)."""
-    change = secrets.token_hex(8)
-    if db.url.dialect == "postgresql":
-        for start in range(0, len(product_ids), IDS_PER_NOTIFY):
-            first, *rest = product_ids[start : start + IDS_PER_NOTIFY]
-            payload = " ".join([str(first), change, *(product_id.hex for product_id in rest)])
-            await db.execute(select(func.pg_notify(CHANNEL, payload)))
-    return change
+def new_change(product_ids: Sequence[UUID]) -> ProductChange:
+    return ProductChange(product_ids=tuple(product_ids), change=secrets.token_hex(8))
 
 
-def parse(payload: str) -> tuple[tuple[UUID, ...], str] | None:
-    """`(product ids, change id)` of an announcement, or None for anything else."""
+async def announce(db: Session, change: ProductChange) -> None:
+    """Inside the write's transaction: every listening process hears of it once it commits (PostgreSQL)."""
+    if db.url.dialect != "postgresql":
+        return
+    for start in range(0, len(change.product_ids), IDS_PER_NOTIFY):
+        first, *rest = change.product_ids[start : start + IDS_PER_NOTIFY]
+        payload = " ".join([str(first), change.change, *(product_id.hex for product_id in rest)])
+        await db.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+def parse(payload: str) -> ProductChange | None:
+    """The change an announcement (or one part of a batch's) names, or None for anything else."""
     product_id, _, rest = payload.partition(" ")
     change, *others = rest.split(" ")
     try:
-        return tuple(UUID(text) for text in (product_id, *others)), change
+        return ProductChange(product_ids=tuple(UUID(text) for text in (product_id, *others)), change=change)
     except ValueError:
         return None
 
@@ -80,7 +89,9 @@ class ChangeListener:
         while True:
             connection = None
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=self._timeout)
+                connection = await asyncpg.connect(
+                    self._dsn, timeout=self._timeout, server_settings={"application_name": APPLICATION_NAME}
+                )
                 await connection.add_listener(CHANNEL, received)
                 on_state(True)
                 failures = 0

@@ -6,19 +6,18 @@ bumped after every committed write. An entry of an older generation is a miss,
 so lists and searches are invalidated in O(1) without scanning keys, and a
 reader that raced a writer can only store its result under the old generation.
 
-With a shared cache (Redis), a `LocalLayer` in each process answers repeated
-reads without a round trip; a write clears it in its own process at once and
-in every other through the invalidation channel, and an entry never outlives
-the layer's bound (100 ms by default) in any case.
+The cache follows the product change feed (`impl.services.changes`), the one
+way it hears of writes: every process, the writer's first (before the write
+answers), clears its local layer and moves the generation on, once per write
+in all (the change's id). So a writer that cannot reach Redis still
+invalidates everywhere: the processes that can reach Redis stop serving the old
+entries within milliseconds of the commit, and one that cannot owes the step
+and reads nothing from Redis until it has paid it.
 
-A writer that cannot reach Redis cannot move the generation on itself. With
-PostgreSQL, every write is also announced in its own transaction (NOTIFY,
-`impl.db.notifications`), and every process that hears it clears its local
-layer and moves the generation on for the writer, once per write (the
-announcement's change id): the processes that can reach Redis stop serving the
-old entries within milliseconds of the commit, and one that cannot owes the
-step and reads nothing from Redis until it has paid it. The local layer is on
-only while both channels are followed.
+With a shared cache (Redis), a `LocalLayer` in each process answers repeated
+reads without a round trip. It is on only while the feed is followed (off
+while the LISTEN connection is lost, and emptied when it goes off), and an
+entry never outlives the layer's bound (100 ms by default) in any case.
 
 A hit is the stored body and its ETag, sent as they are. Concurrent misses on
 one key in this process share one rebuild, but only within one generation: a
@@ -46,11 +45,10 @@ from uuid import UUID
 
 from ..cache import Cache
 from ..cache.local import LocalLayer
-from ..db.notifications import ChangeListener, parse
+from .changes import ProductChange
 from .pagination import Paging
 
 GENERATION_KEY = "products:generation"
-INVALIDATION_CHANNEL = "products:changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +137,13 @@ class ProductCache:
         ttl_seconds: int,
         local: LocalLayer[Cached] | None = None,
         on_lookup: Callable[[bool, float], None] | None = None,
-        changes: ChangeListener | None = None,
-        on_announced: Callable[[UUID], None] | None = None,
     ) -> None:
         self._on_lookup = on_lookup  # told of every answer: a hit (True) or a miss, and the seconds it took
         self._cache = cache
         self._ttl = ttl_seconds
         self._local = local
-        self._changes = changes  # the database's announcements of committed writes (PostgreSQL)
-        self._on_announced = on_announced  # told the product id of each announced write
         self._inflight: dict[tuple[str, bytes], asyncio.Future[Cached]] = {}
         self._refills: dict[tuple[str, int], asyncio.Future[Cached]] = {}  # (key, local epoch) -> its fetch
-        self._following: dict[str, bool] = {}  # channel -> followed now
-        self._steps: set[asyncio.Task[None]] = set()
 
     async def fetch(self, key: str, build: Build) -> Cached:
         """The cached body of `key`, or the one `build` serializes (once) from the database."""
@@ -238,71 +230,17 @@ class ProductCache:
             return None
         return Cached(body=parts[3], etag=etag, hit=True, paging=paging)
 
-    async def product_changed(self, product_id: UUID, *, change: str | None = None) -> None:
-        """After a committed write (`change`: its announced id): the detail entry goes, every list
-        and search moves on, everywhere."""
+    async def changed(self, change: ProductChange) -> None:
+        """A committed write, any process's (this cache follows the product change feed): the local layer is
+        cleared now, and every entry, detail ones included, moves on with the generation, once per change
+        however many processes take the step; old keys are left to expire."""
         if self._local is not None:
             self._local.clear()
-        await self._cache.delete(detail_key(product_id))
-        await self._cache.increment(GENERATION_KEY, once=change)
-        if self._local is not None:
-            await self._cache.publish(INVALIDATION_CHANNEL, str(product_id).encode())
-
-    async def products_changed(self, *, change: str) -> None:
-        """After a committed write of many products (an import's batch): every entry, detail ones included,
-        moves on with the generation, everywhere; their keys are left to expire rather than deleted one by one."""
-        if self._local is not None:
-            self._local.clear()
-        await self._cache.increment(GENERATION_KEY, once=change)
-        if self._local is not None:
-            await self._cache.publish(INVALIDATION_CHANNEL, b"*")
-
-    def changed_elsewhere(self, payload: str) -> None:
-        """A write announced by the database (any process's, this one's included): clear the local
-        layer now, and move the generation on for the writer, once per write."""
-        announced = parse(payload)
-        if announced is None:
-            return
-        if self._local is not None:
-            self._local.clear()
-        product_ids, change = announced
-        if self._on_announced is not None:
-            for product_id in product_ids:
-                self._on_announced(product_id)
-        step = asyncio.create_task(self._step(change))
-        self._steps.add(step)
-        step.add_done_callback(self._steps.discard)
-
-    async def _step(self, change: str) -> None:
-        await self._cache.increment(GENERATION_KEY, once=change)  # owed (and paid first) when Redis fails
+        await self._cache.increment(GENERATION_KEY, once=change.change)  # owed (and paid first) when Redis fails
         if self._local is not None:
             self._local.clear()  # what a read put there before the step may be of the old generation
 
-    async def follow_invalidations(self) -> None:
-        """Until cancelled: follow the invalidation channels (Redis pub/sub for the local layer,
-        the database's announcements when there are any); the local layer is off while one is lost."""
-        followers = []
-        local = self._local
-        if local is not None:
-            followers.append(
-                self._cache.listen(INVALIDATION_CHANNEL, lambda _: local.clear(), self._channel_state("redis"))
-            )
-        if self._changes is not None:
-            followers.append(self._changes.listen(self.changed_elsewhere, self._channel_state("database")))
-        if not followers:
-            return
-        try:
-            await asyncio.gather(*followers)
-        finally:
-            for step in self._steps:
-                step.cancel()
-
-    def _channel_state(self, channel: str) -> Callable[[bool], None]:
-        self._following[channel] = False
-
-        def changed(followed: bool) -> None:
-            self._following[channel] = followed
-            if self._local is not None:
-                self._local.set_enabled(all(self._following.values()))
-
-        return changed
+    def following(self, followed: bool) -> None:
+        """The feed's state: the local layer is on only while every change reaches this process."""
+        if self._local is not None:
+            self._local.set_enabled(followed)

@@ -6,8 +6,9 @@ hands in the judge): a bad line is reported by its number and the rest go on.
 Good lines are written in batches of `BATCH_LINES`, each in one transaction that
 upserts by SKU (a live product with the SKU is replaced, any other line is a new
 product), carries the products' vectors for smart search, and announces the
-whole batch once (`notifications.announce_many`); after the commit the product
-cache moves on once and this process's vector index takes the batch's vectors.
+whole batch once on the product change feed (`impl.services.changes`); after
+the commit the product cache moves on once and the vector index re-reads the
+batch, in this process before the batch's successor is read, and in every other.
 So what a client sees is always whole batches: one that disconnects, or sends
 past the body limit, keeps the batches committed before.
 
@@ -36,11 +37,11 @@ from contract_runtime.streams import Line, RequestStream
 from contract_runtime.text import not_text_issue, surrogate_locations
 from generated.models import FieldError, ImportLineError, ImportReport
 
-from ..db import notifications
 from ..db import products as product_rows
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductRecord
 from ..errors import Conflict, InvalidInput
+from .changes import ProductChange, ProductChanges
 
 BATCH_LINES = 500
 MAX_LINE_BYTES = 64 * 1024  # the longest valid product is about 28 KB of JSON escapes
@@ -57,17 +58,11 @@ JudgeLine = Callable[[Any], list[FieldIssue]]
 
 
 class VectorIndex(Protocol):
-    """Smart search's side of a batch (impl/services/semantic.py)."""
+    """Smart search's side of a batch (impl/services/semantic.py): the vectors written with it."""
 
     async def vector_columns_many(
         self, texts: Sequence[tuple[str, str | None, str | None]]
     ) -> list[dict[str, Any]]: ...
-
-    def vectors_written(self, columns_by_id: Mapping[UUID, Mapping[str, Any]]) -> None: ...
-
-
-class CacheAfterBatch(Protocol):
-    async def products_changed(self, *, change: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -123,13 +118,13 @@ class ProductTransfer:
     def __init__(
         self,
         db: Db,
-        cache: CacheAfterBatch,
+        changes: ProductChanges,
         *,
         judge_line: JudgeLine,
         index: VectorIndex | None = None,
     ) -> None:
         self._db = db
-        self._cache = cache
+        self._changes = changes
         self._judge = judge_line
         self._index = index
 
@@ -187,7 +182,7 @@ class ProductTransfer:
             vectors = await self._index.vector_columns_many(texts)
         for _ in range(WRITE_ATTEMPTS):
             try:
-                created, updated, change, columns_by_id = await self._write_once(batch, vectors)
+                created, updated, change = await self._write_once(batch, vectors)
             except UniqueViolation:
                 continue  # a concurrent create took one of the SKUs between our look-up and our insert
             break
@@ -195,17 +190,15 @@ class ProductTransfer:
             raise Conflict(SKU_RACE)
         tally.created += created
         tally.updated += updated
-        if self._index is not None:
-            self._index.vectors_written(columns_by_id)
-        await self._cache.products_changed(change=change)
+        await self._changes.committed(change)
 
     async def _write_once(
         self, batch: list[dict[str, Any]], vectors: list[dict[str, Any]]
-    ) -> tuple[int, int, str, dict[UUID, dict[str, Any]]]:
+    ) -> tuple[int, int, ProductChange]:
         now = datetime.now(UTC)
         inserts: list[dict[str, Any]] = []
         replacements: list[dict[str, Any]] = []
-        columns_by_id: dict[UUID, dict[str, Any]] = {}
+        written: list[UUID] = []
         async with self._db.write() as db:
             existing = await product_rows.live_ids_by_sku(db, skus=[row["sku"] for row in batch])
             for row, vector in zip(batch, vectors, strict=True):
@@ -215,11 +208,11 @@ class ProductTransfer:
                     inserts.append({"id": product_id, **row, **vector, "created_at": now, "updated_at": now})
                 else:
                     replacements.append({"id": product_id, **row, **vector, "updated_at": now})
-                columns_by_id[product_id] = vector
+                written.append(product_id)
             await product_rows.insert_many(db, rows=_uniform(inserts))
             await product_rows.replace_many(db, rows=_uniform(replacements))
-            change = await notifications.announce_many(db, product_ids=list(columns_by_id))
-        return len(inserts), len(replacements), change, columns_by_id
+            change = await self._changes.announce(db, written)
+        return len(inserts), len(replacements), change
 
     async def export_lines(self) -> AsyncIterator[bytes]:
         after: UUID | None = None

@@ -39,12 +39,12 @@ from generated.interfaces.products import (
 )
 from generated.models import Product, ProductCreate, ProductPage, ProductUpdate, SortOrder
 
-from ..db import notifications
 from ..db import products as product_rows
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductFilter, ProductRecord, Selection
 from ..errors import Conflict, InvalidInput, NotFound
 from . import cursors
+from .changes import ProductChanges
 from .pagination import Paging, offset_of, page_count, page_links
 from .product_cache import Cached, ProductCache, Rendered, detail_key, etag_matches, query_key
 from .product_transfer import ProductTransfer
@@ -163,16 +163,12 @@ EMBEDDED_FIELDS = frozenset({"name", "category", "description"})
 
 
 class ProductIndex(Protocol):
-    """Smart search's vectors (impl/services/semantic.py): written with the product, in its transaction, and
-    told of every committed write before the product cache moves on."""
+    """Smart search's vectors (impl/services/semantic.py): written with the product, in its transaction; the
+    index itself follows the product change feed."""
 
     async def prepare(self) -> None: ...
 
     async def vector_columns(self, *, name: str, category: str | None, description: str | None) -> dict[str, Any]: ...
-
-    async def product_written(self, record: ProductRecord) -> None: ...
-
-    async def product_deleted(self, product_id: UUID) -> None: ...
 
 
 class ViewRecorder(Protocol):
@@ -189,12 +185,14 @@ class ProductService:
         db: Db,
         cache: ProductCache,
         transfer: ProductTransfer,
+        changes: ProductChanges,
         *,
         index: ProductIndex | None = None,
         views: ViewRecorder | None = None,
     ) -> None:
         self._db = db
         self._cache = cache
+        self._changes = changes  # every write announced there; the cache and the index follow it
         self._transfer = transfer
         self._index = index
         self._views = views
@@ -309,12 +307,10 @@ class ProductService:
         try:
             async with self._db.write() as db:
                 record = await product_rows.insert(db, values=values)
-                change = await notifications.announce(db, product_id=record.id)
+                change = await self._changes.announce(db, [record.id])
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None  # the SKU is the products' only unique value
-        if self._index is not None:
-            await self._index.product_written(record)
-        await self._cache.product_changed(record.id, change=change)
+        await self._changes.committed(change)
         return CreateProduct201Response(body=to_product(record), location=f"/api/v1/products/{record.id}")
 
     async def update_product(
@@ -341,20 +337,16 @@ class ProductService:
                     )
                     if vector:
                         await product_rows.update_live(db, product_id=product_id, values=vector)
-                change = await notifications.announce(db, product_id=product_id)
+                change = await self._changes.announce(db, [product_id])
         except UniqueViolation:
             raise Conflict(SKU_TAKEN) from None
-        if self._index is not None:
-            await self._index.product_written(record)
-        await self._cache.product_changed(product_id, change=change)
+        await self._changes.committed(change)
         return UpdateProduct200Response(body=to_product(record))
 
     async def delete_product(self, *, principal: Principal, product_id: UUID) -> DeleteProduct204Response:
         async with self._db.write() as db:
             if not await product_rows.soft_delete(db, product_id=product_id, at=datetime.now(UTC)):
                 raise NotFound(PRODUCT_NOT_FOUND)
-            change = await notifications.announce(db, product_id=product_id)
-        if self._index is not None:
-            await self._index.product_deleted(product_id)
-        await self._cache.product_changed(product_id, change=change)
+            change = await self._changes.announce(db, [product_id])
+        await self._changes.committed(change)
         return DeleteProduct204Response()

@@ -9,21 +9,22 @@ its vector stored.
 Writes: `ProductService` asks `vector_columns` for the vector of a product's
 text (tens of microseconds: a static model) and writes it in the same
 transaction as the product (a create's INSERT carries it; an update that changes
-the text adds one UPDATE), so a product row and its vector never disagree. After
-the commit, before the write answers and before the product cache moves on,
-`product_written` puts the vector in this process's index. So **in the writing
-process a product is found by smart search from the moment its write has
-answered** (and never after its delete). If embedding fails, the write stands
-without a vector, and the next load embeds it.
+the text adds one UPDATE), so a product row and its vector never disagree. If
+embedding fails, the write stands without a vector, and the next re-read of the
+product (or load) embeds it.
 
-Other processes (with Redis): every write is published on a channel of its
-own; each process re-reads the products named there from the database (embedding
-them if their vector is not current). When the subscription is lost, the index
-is reloaded whole once it is back. Until a message arrives (milliseconds), another
-process answers from its previous vector. Answers built from the index are cached
-under its `version` (this process and its count of changes) besides the products
+The index follows the product change feed (`impl.services.changes`), the one
+way it hears of writes: for every committed write, in every process, it
+re-reads the products named from the database (embedding them if their vector
+is not current), one round at a time. The writer's process does so before the
+write answers, so **in the writing process a product is found by smart search
+from the moment its write has answered** (and never after its delete); other
+processes within milliseconds of the commit, answering from their previous
+vector until then. When the feed is lost (the LISTEN connection), the index is
+read whole again once it is back. Answers built from the index are cached under
+its `version` (this process and its count of changes) besides the products
 generation, so such an answer is never served again once the process has applied
-the write. Without Redis the API is one process.
+the write.
 """
 
 from __future__ import annotations
@@ -32,17 +33,15 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
 import numpy as np
 
-from ..cache import Cache
 from ..db import embeddings as embedding_rows
 from ..db.database import Db
 from ..db.embeddings import EmbeddingRow
-from ..db.products import ProductRecord
 from ..embeddings import (
     DIMENSIONS,
     MODEL_NAME,
@@ -55,27 +54,29 @@ from ..embeddings import (
 )
 from ..embeddings import to_bytes as vector_bytes
 from ..embeddings.model import Vectors
+from .changes import ProductChange
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "products:embedded"
 LOAD_PAGE = 5_000
 REFRESH_BATCH = 200  # products re-read in one query
 
 
 class SemanticIndex:
-    def __init__(self, db: Db, cache: Cache) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
-        self._cache = cache
         self._index: VectorIndex[UUID] = VectorIndex(DIMENSIONS)
         self._embedder: Embedder | None = None
         self._loaded = False
         self._loading: asyncio.Future[None] | None = None
         self._dirty: set[UUID] = set()  # written while a load was reading
-        self._incoming: set[UUID] = set()  # named by other processes, not yet re-read
+        self._incoming: set[UUID] = set()  # named by the feed, not yet re-read
+        self._waiting: list[asyncio.Future[None]] = []  # told once the next round has re-read them
         self._wake = asyncio.Event()
-        self._reload_wanted = False  # messages may have been missed: reload whole, in the background
-        self._origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # our own messages are skipped
+        self._applier: asyncio.Future[None] | None = None
+        self._missed = False  # the feed was lost while the index was loaded
+        self._reload_wanted = False  # changes may have been missed: reload whole, in the background
+        self._origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # names this process's index in cache keys
         self._changes = 0
 
     async def version(self) -> str:
@@ -119,6 +120,11 @@ class SemanticIndex:
         """At shutdown: a load still running stops (it would outlive the database connection)."""
         if self._loading is not None:
             self._loading.cancel()
+        if self._applier is not None:
+            self._applier.cancel()
+        for applied in self._waiting:  # nothing re-reads them any more: no writer waits for it
+            if not applied.done():
+                applied.set_result(None)
 
     async def embed_query(self, text: str) -> Vectors:
         return (await self.embedder()).embed_one(text)
@@ -229,104 +235,60 @@ class SemanticIndex:
             return [{} for _ in joined]
         return [columns_of(vector, text) for vector, text in zip(vectors, joined, strict=True)]
 
-    def vectors_written(self, columns_by_id: Mapping[UUID, Mapping[str, Any]]) -> None:
-        """After a committed write of many products (an import's batch), with the columns `vector_columns_many`
-        made for them: this process's index holds them at once. Other processes hear of the batch from the
-        database's announcement (PostgreSQL) and re-read it; empty columns mean no vector was made."""
+    # --- the product change feed ------------------------------------------------------------------------------------
+
+    async def changed(self, change: ProductChange) -> None:
+        """A committed write, any process's (the index follows the product change feed): once this returns,
+        the index holds what the database holds for the changed products (or, while a load reads the catalog,
+        that load re-reads them when it ends). Never raises: on a failure the next request reloads the index."""
         if self._loading is not None:
-            self._dirty.update(columns_by_id)
+            self._dirty.update(change.product_ids)
         if not self._loaded:
-            return
-        for product_id, columns in columns_by_id.items():
-            stored = columns.get("embedding")
-            vector = None if stored is None else from_bytes(stored)
-            if vector is None:  # the model failed: the next request reloads the index, embedding what is missing
-                self._loaded = False
-                return
-            self._index.put(product_id, vector)
-            self._changes += 1
+            return  # the next load reads them
+        applied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._incoming.update(change.product_ids)
+        self._waiting.append(applied)
+        self._wake_applier()
+        await asyncio.shield(applied)
 
-    async def product_written(self, record: ProductRecord) -> None:
-        """After a committed create or update (before the product cache moves on); never raises."""
-        try:
-            if self._loaded:
-                text = product_text(record.name, record.category, record.description)
-                self._index.put(record.id, (await self.embedder()).embed_one(text))
-                self._changes += 1
-            if self._loading is not None:
-                self._dirty.add(record.id)
-            await self._tell_others(record.id)
-        except Exception as exc:  # the write stands; the next request reloads the index from the database
-            logger.warning("smart search index not updated for product %s, reloading: %s", record.id, exc)
-            self._loaded = False
+    def following(self, followed: bool) -> None:
+        """The feed's state: changes missed while it was lost are caught up by reading the catalog again,
+        the index answering as it was meanwhile."""
+        if not followed:
+            self._missed = self._missed or self._loaded or self._loading is not None
+        elif self._missed:
+            self._missed = False
+            self._reload_wanted = True
+            self._wake_applier()
 
-    async def product_deleted(self, product_id: UUID) -> None:
-        self._index.remove(product_id)
-        self._changes += 1
-        if self._loading is not None:
-            self._dirty.add(product_id)
-        await self._tell_others(product_id)
-
-    async def _tell_others(self, product_id: UUID) -> None:
-        if self._cache.shared:
-            await self._cache.publish(CHANNEL, f"{self._origin} {product_id}".encode())
-
-    # --- other processes ------------------------------------------------------------------------------------------
-
-    async def follow(self) -> None:
-        """Until cancelled: apply other processes' writes; reload whole after a lost subscription."""
-        if not self._cache.shared:
-            return
-        lost = False
-
-        def on_message(message: bytes) -> None:
-            origin, _, product_id = message.decode("ascii", "replace").partition(" ")
-            if origin == self._origin:
-                return
-            try:
-                self._incoming.add(UUID(product_id))
-            except ValueError:
-                return
-            self._wake.set()
-
-        def on_state(subscribed: bool) -> None:
-            nonlocal lost
-            if not subscribed:
-                lost = True
-            elif lost:  # messages may have been missed: read everything again, answering from the old meanwhile
-                lost = False
-                self._reload_wanted = True
-                self._wake.set()
-
-        applier = asyncio.create_task(self._apply_incoming())
-        try:
-            await self._cache.listen(CHANNEL, on_message, on_state)
-        finally:
-            applier.cancel()
-            await asyncio.wait({applier}, timeout=1)
-
-    def announced(self, product_id: UUID) -> None:
-        """A committed write of `product_id` announced by the database (any process's): re-read its row. The
-        database's announcement reaches every process even when the writer could not publish to Redis."""
-        self._incoming.add(product_id)
+    def _wake_applier(self) -> None:
+        if self._applier is None or self._applier.done():
+            self._applier = asyncio.ensure_future(self._apply_incoming())
         self._wake.set()
 
     async def _apply_incoming(self) -> None:
+        """One round at a time, so a product's rows are read, and put, in the order of its writes."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             incoming, self._incoming = self._incoming, set()
+            waiting, self._waiting = self._waiting, []
             try:
-                if not self._loaded:
-                    await self.index()
-                elif self._reload_wanted:
+                if self._reload_wanted:
                     self._reload_wanted = False
-                    await self._load_once()
-                elif incoming:
+                    if self._loaded:
+                        await self._load_once()
+                    if incoming and self._loaded:
+                        await self._refresh(incoming)
+                elif incoming and self._loaded:
                     await self._refresh(incoming)
             except Exception as exc:
-                logger.warning("smart search index not refreshed from other processes' writes: %s", exc)
+                logger.warning("smart search index not refreshed from the product change feed: %s", exc)
                 self._loaded = False  # reloaded whole by the next request
+            finally:
+                for applied in waiting:
+                    if not applied.done():
+                        applied.set_result(None)
 
     # --- queries --------------------------------------------------------------------------------------------------
 
