@@ -6,9 +6,11 @@ and half precision keeps top-5 agreement with exact search at 0.99 or better on 
 8-bit vectors lost near-ties (0.94; `scripts/eval_smart_search.py ann`, README "Smart search").
 
 usearch knows integer keys only. A product's key is a slot number, and the slot -> product id map is
-one array of 16-byte ids (16 bytes a product); the id -> slot direction is that array sorted, plus a dict
-of the ids written since it was last sorted, merged into it in one pass past `_MERGE_AT`. A dict of
-UUID objects for a million products cost 185 MB (measured), more than the graph's vectors.
+one array of 16-byte ids; the id -> slot direction is that array sorted (with the slots: 40 bytes a
+product in all), plus a dict of the ids written since it was last sorted, merged into it in one pass
+past `_MERGE_AT`. A dict of UUID objects for a million products cost 185 MB (measured), more than the
+graph's vectors. A slot is checked against the id it was found for, so a stale sorted entry (the
+product left, its slot taken by another) finds nothing.
 
 Not thread-safe: one thread uses an index at a time (the event loop's; a load builds a new one in a
 worker thread and hands it over when done).
@@ -16,6 +18,7 @@ worker thread and hands it over when done).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Collection, Sequence
 from uuid import UUID
 
@@ -53,7 +56,8 @@ class VectorIndex:
             expansion_search=EXPANSION_SEARCH,
         )
         self._ids = np.zeros(_MIN_CAPACITY, dtype=_ID)  # by slot; empty once the product has left
-        self._used = 0  # slots handed out; a slot is never reused, so a stale lookup can never alias
+        self._used = 0  # slots handed out
+        self._free = array("q")  # slots of removed products, taken again before new ones
         self._sorted = np.zeros(0, dtype=_ID)
         self._sorted_slots = np.zeros(0, dtype=np.int64)
         self._recent: dict[UUID, int] = {}
@@ -63,6 +67,11 @@ class VectorIndex:
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, UUID) and self._slot(key) is not None
+
+    @property
+    def graph_bytes(self) -> int:
+        """What usearch says its graph and vectors take (the id maps are on top: 24 bytes a product)."""
+        return int(self._graph.memory_usage)
 
     def replace_all(self, keys: Sequence[UUID], vectors: Vectors) -> None:
         """Everything at once: `vectors[i]` is the vector of `keys[i]`."""
@@ -74,19 +83,25 @@ class VectorIndex:
         if not keys:
             return
         latest = {key: row for row, key in enumerate(keys)}
-        for key in latest:
-            self._drop(key)
+        slots = np.fromiter((self._slot_for_put(key) for key in latest), dtype=np.uint64, count=len(latest))
         rows = np.fromiter(latest.values(), dtype=np.int64, count=len(latest))
-        slots = self._take_slots(latest)
-        self._graph.add(slots.astype(np.uint64), np.asarray(vectors, dtype=np.float32)[rows], threads=threads)
+        self._graph.add(slots, np.asarray(vectors, dtype=np.float32)[rows], threads=threads)
+        if len(self._recent) >= _MERGE_AT:
+            self._merge()
 
     def put(self, key: UUID, vector: Vectors) -> None:
-        self._drop(key)
-        slot = self._take_slots([key])
-        self._graph.add(int(slot[0]), np.asarray(vector, dtype=np.float32))
+        self._graph.add(self._slot_for_put(key), np.asarray(vector, dtype=np.float32))
+        if len(self._recent) >= _MERGE_AT:
+            self._merge()
 
     def remove(self, key: UUID) -> None:
-        self._drop(key)
+        slot = self._slot(key)
+        if slot is None:
+            return
+        self._graph.remove(slot)
+        self._ids[slot] = b""
+        self._recent.pop(key, None)
+        self._free.append(slot)
 
     def vector(self, key: UUID) -> Vectors | None:
         """The stored vector (as rounded to the index's precision, made unit length again)."""
@@ -130,32 +145,29 @@ class VectorIndex:
                 return slot
         return None
 
-    def _drop(self, key: UUID) -> None:
+    def _slot_for_put(self, key: UUID) -> int:
+        """The key's slot, emptied in the graph for a new vector (usearch takes a removed key again), or a
+        new one: a slot freed by a removal first, so the slots stay as many as the products."""
         slot = self._slot(key)
-        if slot is None:
-            return
-        self._graph.remove(slot)
-        self._ids[slot] = b""
-        self._recent.pop(key, None)
-
-    def _take_slots(self, keys: Collection[UUID]) -> npt.NDArray[np.int64]:
-        first = self._used
-        self._used += len(keys)
-        if self._used > len(self._ids):
-            grown = np.zeros(max(self._used, len(self._ids) * 2), dtype=_ID)
-            grown[:first] = self._ids[:first]
-            self._ids = grown
-        slots = np.arange(first, self._used, dtype=np.int64)
-        for slot, key in zip(slots.tolist(), keys, strict=True):
-            self._ids[slot] = key.bytes
-            self._recent[key] = slot
-        if len(self._recent) >= _MERGE_AT:
-            self._merge()
-        return slots
+        if slot is not None:
+            self._graph.remove(slot)
+            return slot
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = self._used
+            self._used += 1
+            if slot == len(self._ids):
+                grown = np.zeros(len(self._ids) * 2, dtype=_ID)
+                grown[:slot] = self._ids
+                self._ids = grown
+        self._ids[slot] = key.bytes
+        self._recent[key] = slot
+        return slot
 
     def _merge(self) -> None:
-        """Fold `_recent` into the sorted arrays, dropping the entries of products that left or moved."""
-        # a product written again was dropped from its old slot first, so no id is both live and recent
+        """Fold `_recent` into the sorted arrays, dropping the entries of products that left (their slot is
+        empty or holds another product now). An id is in one slot at a time, so entries of one id agree."""
         live = self._ids[self._sorted_slots] == self._sorted
         old_ids, old_slots = self._sorted[live], self._sorted_slots[live]
         new_slots = np.fromiter(self._recent.values(), dtype=np.int64, count=len(self._recent))
@@ -163,6 +175,8 @@ class VectorIndex:
         order = np.argsort(new_ids, kind="stable")
         new_ids, new_slots = new_ids[order], new_slots[order]
         at = np.searchsorted(old_ids, new_ids)
-        self._sorted = np.insert(old_ids, at, new_ids)
-        self._sorted_slots = np.insert(old_slots, at, new_slots)
+        merged, merged_slots = np.insert(old_ids, at, new_ids), np.insert(old_slots, at, new_slots)
+        first = np.ones(len(merged), dtype=bool)  # a product removed and written again is in both
+        first[1:] = merged[1:] != merged[:-1]
+        self._sorted, self._sorted_slots = merged[first], merged_slots[first]
         self._recent = {}
