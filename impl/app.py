@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Replicas on PostgreSQL also hear of every committed product write from the database itself
     # (a writer that cannot reach Redis still invalidates everywhere: impl/db/notifications.py).
     changes = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
-    semantic = SemanticIndex(db, cache)
+    semantic = SemanticIndex(db, cache, vectors=settings.smart_search_vectors)
     product_cache = ProductCache(
         cache,
         ttl_seconds=settings.cache_ttl_seconds,

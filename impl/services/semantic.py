@@ -55,6 +55,7 @@ from ..embeddings import (
     text_sha256,
 )
 from ..embeddings import to_bytes as vector_bytes
+from ..embeddings.index import QUANTIZATION
 from ..embeddings.model import Vectors
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,11 @@ REFRESH_BATCH = 200  # products re-read in one query
 
 
 class SemanticIndex:
-    def __init__(self, db: Db, cache: Cache) -> None:
+    def __init__(self, db: Db, cache: Cache, *, vectors: str = QUANTIZATION) -> None:
         self._db = db
         self._cache = cache
-        self._index = VectorIndex(DIMENSIONS)
+        self._vectors = vectors
+        self._index = VectorIndex(DIMENSIONS, quantization=vectors)
         self._embedder: Embedder | None = None
         self._loaded = False
         self._loading: asyncio.Future[None] | None = None
@@ -128,7 +130,7 @@ class SemanticIndex:
         """Build a new index page by page, off the event loop (minutes at 1M: docs/scaling.md), and hand it
         over when whole; the old one answers meanwhile. A page's vectors are held only while it is added."""
         embedder = await self.embedder()
-        built = VectorIndex(DIMENSIONS)
+        built = VectorIndex(DIMENSIONS, quantization=self._vectors)
         after: UUID | None = None
         self._dirty.clear()
         while True:
