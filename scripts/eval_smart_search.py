@@ -245,7 +245,7 @@ def ann(args: argparse.Namespace) -> None:
     before = rss_mb()
     index = VectorIndex(embedder.dimensions)
     keys: list[uuid.UUID] = []
-    building = 0.0
+    building = cpu = 0.0
     page = 2_000  # small pages: the model's buffers for a page of texts are not the index's memory
     for start in range(0, args.products, page):
         texts = synthetic_texts(min(page, args.products - start), seed=start, first=start)
@@ -257,9 +257,10 @@ def ann(args: argparse.Namespace) -> None:
         rows = np.hstack([best_rows, np.broadcast_to(np.arange(start, start + len(texts)), scores.shape)])
         order = np.argsort(-merged, axis=1, kind="stable")[:, :K]
         best, best_rows = np.take_along_axis(merged, order, axis=1), np.take_along_axis(rows, order, axis=1)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         index.add_many(page_keys, vectors)
         building += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
         if (start // page) % 50 == 49:
             print(f"  {start + len(texts):,} built in {building:.0f} s, RSS {rss_mb():.0f} MiB", flush=True)
     del vectors, scores, merged, rows
@@ -278,7 +279,7 @@ def ann(args: argparse.Namespace) -> None:
         latencies.append((time.perf_counter() - started) * 1000)
     cuts = statistics.quantiles(latencies, n=100)
     print(f"index of {len(index):,} products ({index.quantization}), built page by page on one thread")
-    print(f"build: {building:.0f} s ({len(index) / building:,.0f} products/s)")
+    print(f"build: {building:.0f} s ({len(index) / building:,.0f} products/s), {cpu:.0f} s of CPU")
     print(
         f"RSS: the index adds {after - before:.0f} MiB (this script's list of keys included; usearch counts"
         f" {index.graph_bytes / 2**20:.0f} MiB for the graph); process {after:.0f} MiB with the model"
