@@ -4,7 +4,7 @@
         ranks the labelled set (tests/eval/smart_search.json) with the model alone and prints
         recall@5, then load time, RSS added, embeddings per second and the query latency (p50/p99)
         of exact cosine top-10 over N synthetic products (one float32 matrix, one core)
-    .venv/bin/python scripts/eval_smart_search.py ann [--products 1000000] [--queries 1000]
+    .venv/bin/python scripts/eval_smart_search.py ann [--products 1000000] [--queries 1000] [--vectors i8]
         builds smart search's index (impl/embeddings/index.py) from embeddings of N generated product
         texts, page by page as the server's load does (one thread), and prints the build time, the RSS
         the index adds and the process's RSS (model included), query latency (embed + top-10, p50/p99)
@@ -243,7 +243,7 @@ def ann(args: argparse.Namespace) -> None:
     best_rows = np.zeros((len(samples), K), dtype=np.int64)
     gc.collect()
     before = rss_mb()
-    index = VectorIndex(embedder.dimensions)
+    index = VectorIndex(embedder.dimensions, quantization=args.vectors)
     keys: list[uuid.UUID] = []
     building = cpu = 0.0
     page = 2_000  # small pages: the model's buffers for a page of texts are not the index's memory
@@ -360,6 +360,7 @@ def main() -> None:
     a.add_argument("--products", type=int, default=1_000_000)
     a.add_argument("--queries", type=int, default=1000)
     a.add_argument("--samples", type=int, default=300, help="products whose exact top 5 is compared")
+    a.add_argument("--vectors", default="f16", choices=["f16", "i8"], help="the index's precision")
     args = parser.parse_args()
     if args.command == "models":
         models(args)
