@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (impl/services/changes.py). Without Redis, or on SQLite, the API is one process: the feed stays in it.
     listener = None if db.is_sqlite or not cache.shared else ChangeListener(db.url, timeout=db.timeout)
     changes = ProductChanges(listener)
-    semantic = SemanticIndex(db)
+    semantic = SemanticIndex(db, vectors=settings.smart_search_vectors)
     product_cache = ProductCache(cache, ttl_seconds=settings.cache_ttl_seconds, local=local, on_lookup=on_lookup)
     changes.subscribe(product_cache.changed, product_cache.following)
     changes.subscribe(semantic.changed, semantic.following)

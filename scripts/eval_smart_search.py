@@ -3,7 +3,13 @@
     .venv/bin/python scripts/eval_smart_search.py models [--model wordllama|minilm] [--products 100000]
         ranks the labelled set (tests/eval/smart_search.json) with the model alone and prints
         recall@5, then load time, RSS added, embeddings per second and the query latency (p50/p99)
-        of exact cosine top-10 over N synthetic products (VectorIndex, one core)
+        of exact cosine top-10 over N synthetic products (one float32 matrix, one core)
+    .venv/bin/python scripts/eval_smart_search.py ann [--products 1000000] [--queries 1000] [--vectors i8]
+        builds smart search's index (impl/embeddings/index.py) from embeddings of N generated product
+        texts, page by page as the server's load does (one thread), and prints the build time, the RSS
+        the index adds and the process's RSS (model included), query latency (embed + top-10, p50/p99)
+        and how often its top 5 agree with exact search (the exact top 5 of sample queries is kept while
+        the pages go by, so no float32 matrix of the whole catalog is ever held)
     .venv/bin/python scripts/eval_smart_search.py api
         loads the labelled set into a fresh app (embedded configuration, through HTTP) and prints
         recall@5 of GET /search/smart against GET /products/search (the whole query as the
@@ -26,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from impl.embeddings.index import VectorIndex  # noqa: E402
-from impl.embeddings.model import product_text  # noqa: E402
+from impl.embeddings.model import load_embedder, product_text  # noqa: E402
 
 DATA = ROOT / "tests" / "eval" / "smart_search.json"
 K = 5
@@ -120,7 +127,7 @@ def load_model(name: str) -> tuple[Embed, str]:
     raise SystemExit(f"unknown model {name}")
 
 
-def synthetic_texts(n: int, seed: int = 7) -> list[str]:
+def synthetic_texts(n: int, seed: int = 7, first: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     adjectives = [
         "compact",
@@ -169,7 +176,7 @@ def synthetic_texts(n: int, seed: int = 7) -> list[str]:
     ]
     texts = []
     for i in range(n):
-        name = f"{rng.choice(adjectives)} {rng.choice(nouns)} {i}"
+        name = f"{rng.choice(adjectives)} {rng.choice(nouns)} {first + i}"
         description = " ".join(rng.choice(words, size=12))
         texts.append(product_text(name, str(rng.choice(categories)), description))
     return texts
@@ -188,11 +195,10 @@ def models(args: argparse.Namespace) -> None:
     products = data["products"]
     texts = [product_text(p["name"], p.get("category"), p.get("description")) for p in products]
     matrix = embed(texts)
-    index: VectorIndex[str] = VectorIndex(matrix.shape[1])
-    index.replace_all([p["sku"] for p in products], matrix)
+    skus = [p["sku"] for p in products]
     recalls = []
     for query in data["queries"]:
-        found = [sku for sku, _ in index.nearest(embed([query["q"]])[0], K)]
+        found = [skus[row] for row in exact_top(matrix, embed([query["q"]])[0], K)]
         recalls.append(recall_at(found, query["relevant"]))
         if args.verbose and recalls[-1] < 1:
             print(f"  {recalls[-1]:.2f}  {query['q']!r}: {found} (wanted {query['relevant']})")
@@ -206,13 +212,11 @@ def models(args: argparse.Namespace) -> None:
         rng = np.random.default_rng(1)
         rest = rng.standard_normal((len(corpus) - len(embedded), vectors.shape[1])).astype(np.float32)
         vectors = np.vstack([vectors, rest / np.linalg.norm(rest, axis=1, keepdims=True)])
-    big: VectorIndex[int] = VectorIndex(vectors.shape[1])
-    big.replace_all(list(range(len(corpus))), vectors)
     queries = [q["q"] for q in data["queries"]]
     latencies = []
     for i in range(args.queries):
         started = time.perf_counter()
-        big.nearest(embed([queries[i % len(queries)]])[0], 10)
+        exact_top(vectors, embed([queries[i % len(queries)]])[0], 10)
         latencies.append((time.perf_counter() - started) * 1000)
     cuts = statistics.quantiles(latencies, n=100)
     print(f"model: {label} ({matrix.shape[1]} dimensions)")
@@ -223,6 +227,65 @@ def models(args: argparse.Namespace) -> None:
         f"query (embed + exact top-10) over {len(corpus):,} synthetic products: "
         f"p50 {cuts[49]:.2f} ms, p99 {cuts[98]:.2f} ms ({args.queries} queries)"
     )
+
+
+def exact_top(matrix: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = matrix @ query
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return [int(row) for row in top[np.lexsort((top, -scores[top]))]]
+
+
+def ann(args: argparse.Namespace) -> None:
+    embedder = load_embedder()
+    queries = [q["q"] for q in labelled()["queries"]]
+    samples = embedder.embed(synthetic_texts(args.samples, seed=99))
+    best = np.full((len(samples), K), -np.inf, dtype=np.float32)  # the exact top 5 so far, per sample
+    best_rows = np.zeros((len(samples), K), dtype=np.int64)
+    gc.collect()
+    before = rss_mb()
+    index = VectorIndex(embedder.dimensions, quantization=args.vectors)
+    keys: list[uuid.UUID] = []
+    building = cpu = 0.0
+    page = 2_000  # small pages: the model's buffers for a page of texts are not the index's memory
+    for start in range(0, args.products, page):
+        texts = synthetic_texts(min(page, args.products - start), seed=start, first=start)
+        vectors = embedder.embed(texts)
+        page_keys = [uuid.uuid4() for _ in texts]
+        keys.extend(page_keys)
+        scores = samples @ vectors.T
+        merged = np.hstack([best, scores])
+        rows = np.hstack([best_rows, np.broadcast_to(np.arange(start, start + len(texts)), scores.shape)])
+        order = np.argsort(-merged, axis=1, kind="stable")[:, :K]
+        best, best_rows = np.take_along_axis(merged, order, axis=1), np.take_along_axis(rows, order, axis=1)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        index.add_many(page_keys, vectors)
+        building += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
+        if (start // page) % 50 == 49:
+            print(f"  {start + len(texts):,} built in {building:.0f} s, RSS {rss_mb():.0f} MiB", flush=True)
+    del vectors, scores, merged, rows
+    position = {key: row for row, key in enumerate(keys)}
+    agree = [
+        len({position[key] for key, _ in index.nearest(sample, K)} & set(best_rows[i].tolist())) / K
+        for i, sample in enumerate(samples)
+    ]
+    del position
+    gc.collect()
+    after = rss_mb()
+    latencies = []
+    for i in range(args.queries):
+        started = time.perf_counter()
+        index.nearest(embedder.embed_one(queries[i % len(queries)]), 10)
+        latencies.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(latencies, n=100)
+    print(f"index of {len(index):,} products ({index.quantization}), built page by page on one thread")
+    print(f"build: {building:.0f} s ({len(index) / building:,.0f} products/s), {cpu:.0f} s of CPU")
+    print(
+        f"RSS: the index adds {after - before:.0f} MiB (this script's list of keys included; usearch counts"
+        f" {index.graph_bytes / 2**20:.0f} MiB for the graph); process {after:.0f} MiB with the model"
+    )
+    print(f"top-{K} agreement with exact search over {len(samples)} sample products: {statistics.mean(agree):.4f}")
+    print(f"query (embed + top-10): p50 {cuts[49]:.2f} ms, p99 {cuts[98]:.2f} ms ({args.queries} queries)")
 
 
 async def api(args: argparse.Namespace) -> None:
@@ -293,9 +356,16 @@ def main() -> None:
     m.add_argument("--embed-texts", type=int, default=100_000, help="synthetic texts embedded (the rest: random)")
     m.add_argument("-v", "--verbose", action="store_true")
     sub.add_parser("api")
+    a = sub.add_parser("ann")
+    a.add_argument("--products", type=int, default=1_000_000)
+    a.add_argument("--queries", type=int, default=1000)
+    a.add_argument("--samples", type=int, default=300, help="products whose exact top 5 is compared")
+    a.add_argument("--vectors", default="f16", choices=["f16", "i8"], help="the index's precision")
     args = parser.parse_args()
     if args.command == "models":
         models(args)
+    elif args.command == "ann":
+        ann(args)
     else:
         asyncio.run(api(args))
 

@@ -1,8 +1,8 @@
-"""Text embeddings computed locally, and exact nearest-neighbour search over them.
+"""Text embeddings computed locally, and approximate nearest-neighbour search over them.
 
 `model` loads the embedding model shipped inside the `wordllama` wheel (no
-network, ever) once per process; `index` keeps unit vectors in one float32
-matrix and answers top-k by exact cosine similarity. Third-party libraries only.
+network, ever) once per process; `index` keeps unit vectors in a usearch HNSW graph (half
+precision) and answers top-k by cosine similarity. Third-party libraries only.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The catalog's vectors in memory, coherent with the database, for smart search and similar products.
 
-One `VectorIndex` per process holds a unit vector per live product. It is
-loaded on first use (or by `warm()` at start-up, in the background), from the
+One `VectorIndex` per process (an approximate nearest-neighbour graph, impl/embeddings/index.py)
+holds a unit vector per live product. It is built on first use (or by `warm()` at start-up, in the
+background, off the event loop: the previous index answers until the new one is whole), from the
 vectors stored with the products; a product whose vector is missing, or was made
 by another model or from another text (its hash differs), is embedded then and
 its vector stored.
@@ -53,6 +54,7 @@ from ..embeddings import (
     text_sha256,
 )
 from ..embeddings import to_bytes as vector_bytes
+from ..embeddings.index import QUANTIZATION
 from ..embeddings.model import Vectors
 from .changes import ProductChange
 
@@ -63,9 +65,10 @@ REFRESH_BATCH = 200  # products re-read in one query
 
 
 class SemanticIndex:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, *, vectors: str = QUANTIZATION) -> None:
         self._db = db
-        self._index: VectorIndex[UUID] = VectorIndex(DIMENSIONS)
+        self._vectors = vectors
+        self._index = VectorIndex(DIMENSIONS, quantization=vectors)
         self._embedder: Embedder | None = None
         self._loaded = False
         self._loading: asyncio.Future[None] | None = None
@@ -91,7 +94,7 @@ class SemanticIndex:
             self._embedder = await asyncio.to_thread(load_embedder)  # about a second, once per process
         return self._embedder
 
-    async def index(self) -> VectorIndex[UUID]:
+    async def index(self) -> VectorIndex:
         """The loaded index (loading it first if need be; concurrent callers share one load)."""
         if not self._loaded:
             await self._load_once()
@@ -130,14 +133,17 @@ class SemanticIndex:
         return (await self.embedder()).embed_one(text)
 
     async def _load(self) -> None:
+        """Build a new index page by page, off the event loop (minutes at 1M: docs/scaling.md), and hand it
+        over when whole; the old one answers meanwhile. A page's vectors are held only while it is added."""
         embedder = await self.embedder()
-        keys: list[UUID] = []
-        vectors: list[Vectors] = []
-        stale: list[EmbeddingRow] = []
+        built = VectorIndex(DIMENSIONS, quantization=self._vectors)
         after: UUID | None = None
         self._dirty.clear()
         while True:
             rows = await embedding_rows.live_rows(self._db.database, after=after, limit=LOAD_PAGE)
+            keys: list[UUID] = []
+            vectors: list[Vectors] = []
+            stale: list[EmbeddingRow] = []
             for row in rows:
                 vector = stored_vector(row)
                 if vector is None:
@@ -145,20 +151,19 @@ class SemanticIndex:
                 else:
                     keys.append(row.id)
                     vectors.append(vector)
+            if stale:
+                logger.info("embedding %d products whose vectors are missing or out of date", len(stale))
+                texts = [product_text(row.name, row.category, row.description) for row in stale]
+                embedded = await asyncio.to_thread(embedder.embed, texts)
+                await self._store(list(zip(stale, embedded, strict=True)))
+                keys.extend(row.id for row in stale)
+                vectors.extend(embedded)
+            if keys:
+                await asyncio.to_thread(built.add_many, keys, np.vstack(vectors))
             if len(rows) < LOAD_PAGE:
                 break
             after = rows[-1].id
-        if stale:
-            logger.info("embedding %d products whose vectors are missing or out of date", len(stale))
-            for start in range(0, len(stale), LOAD_PAGE):
-                batch = stale[start : start + LOAD_PAGE]
-                texts = [product_text(row.name, row.category, row.description) for row in batch]
-                embedded = await asyncio.to_thread(embedder.embed, texts)
-                await self._store(list(zip(batch, embedded, strict=True)))
-                keys.extend(row.id for row in batch)
-                vectors.extend(embedded)
-        matrix = np.vstack(vectors) if vectors else np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self._index.replace_all(keys, matrix)
+        self._index = built
         self._changes += 1
         self._loaded = True
         dirty, self._dirty = self._dirty, set()
