@@ -377,7 +377,7 @@ def test_clearing_the_multiprocess_directory_creates_it_and_removes_only_metric_
 
 
 def test_a_server_started_on_a_stale_multiprocess_directory_reports_only_its_own_counts(
-    settings: Settings, tmp_path: Path, redis_server: tuple[subprocess.Popen[bytes], str]
+    settings: Settings, tmp_path: Path, redis_server: tuple[subprocess.Popen[bytes], str], postgres_database: str
 ) -> None:
     folder = tmp_path / "metrics"
     folder.mkdir()
@@ -391,11 +391,11 @@ def test_a_server_started_on_a_stale_multiprocess_directory_reports_only_its_own
         PROMETHEUS_MULTIPROC_DIR=str(folder),
         ENVIRONMENT="test",
         DATA_DIR=str(tmp_path),
-        DATABASE_URL=settings.resolved_database_url(),
+        DATABASE_URL=postgres_database,  # two workers need PostgreSQL and Redis (impl.serve refuses otherwise)
         CACHE_PREFIX=settings.cache_prefix,
         SECRET_KEY="metrics-test-secret-" + uuid.uuid4().hex,
     )
-    env["REDIS_URL"] = TEST_REDIS_URL or redis_server[1]  # two workers need a Redis (impl.serve refuses otherwise)
+    env["REDIS_URL"] = TEST_REDIS_URL or redis_server[1]
     port = free_port()
     command = [sys.executable, "-m", "impl.serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     with (
