@@ -9,6 +9,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from impl.db.folding import FoldingConnection
 from impl.db.tables import metadata
 
 config = context.config
@@ -26,7 +27,10 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url") or ""
+    # SQLite: the app's own connection class, whose functions the search triggers call (migration 0006).
+    connect_args = {"factory": FoldingConnection} if url.startswith("sqlite") else {}
+    engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -1,7 +1,7 @@
 """Product queries (SQLAlchemy Core); each function runs one statement.
 
-Lists and searches are described by a `Selection` (filter clauses and an
-order), built here from plain values, so no caller writes SQL.
+Lists are described by a `Selection` (filter clauses and an order), built here
+from plain values, so no caller writes SQL. Keyword search is impl/db/search.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from databases import Database
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from .folding import fold
 from .records import columns_for, record_of
@@ -91,17 +91,6 @@ def list_selection(filters: ProductFilter, *, sort_by: str, descending: bool) ->
     column = SORT_COLUMNS[sort_by]
     order = (column.desc(), products.c.id.desc()) if descending else (column.asc(), products.c.id.asc())
     return Selection(tuple(clauses), order)
-
-
-def search_selection(term: str) -> Selection:
-    """Name, description, category or SKU containing `term`, case-insensitively; by name."""
-    match = or_(
-        contains(products.c.name, term),
-        contains(products.c.description, term),
-        contains(products.c.category, term),
-        contains(products.c.sku, term),
-    )
-    return Selection((match,), (fold(products.c.name).asc(), products.c.id.asc()))
 
 
 async def insert(db: Database, *, values: Mapping[str, Any]) -> ProductRecord:

@@ -36,6 +36,7 @@ from generated.models import Product, ProductCreate, ProductPage, ProductUpdate,
 
 from ..db import notifications
 from ..db import products as product_rows
+from ..db import search as product_search
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductFilter, ProductRecord, Selection
 from ..errors import Conflict, InvalidInput, NotFound
@@ -169,7 +170,7 @@ class ProductService:
     ) -> SearchProducts200Response | SearchProducts304Response:
         cached = await self._cache.fetch(
             query_key("search", query),
-            lambda: self._page(product_rows.search_selection(query.q), query.page, query.page_size),
+            lambda: self._search_page(query.q, query.page, query.page_size),
         )
         return answer(
             cached,
@@ -213,6 +214,35 @@ class ProductService:
         # Past a capped total the last page is unknown; a full page may have a next one.
         has_next = page < pages if exact else len(records) == page_size and page < MAX_PAGE
         return Rendered(body, Paging(last=pages if exact else None, has_next=has_next))
+
+    @staticmethod
+    def _rendered(records: list[ProductRecord], counted: int, page: int, page_size: int) -> Rendered:
+        """A search page's body and paging, as _page builds a list's."""
+        total = min(counted, TOTAL_CAP)
+        exact = counted <= TOTAL_CAP
+        pages = page_count(total, page_size)
+        body = serialized(
+            ProductPage.model_construct(
+                items=[to_product(r) for r in records],
+                total=total,
+                total_exact=exact,
+                page=page,
+                page_size=page_size,
+                pages=pages,
+            )
+        )
+        # Past a capped total the last page is unknown; a full page may have a next one.
+        has_next = page < pages if exact else len(records) == page_size and page < MAX_PAGE
+        return Rendered(body, Paging(last=pages if exact else None, has_next=has_next))
+
+    async def _search_page(self, q: str, page: int, page_size: int) -> Rendered:
+        """A page of the ranked search (impl/db/search.py), its total counted as lists count theirs."""
+        db = self._db.database
+        counted = await product_search.count_matches(db, query=q, cap=TOTAL_CAP)
+        hits = []
+        if counted:
+            hits = await product_search.search(db, query=q, limit=page_size, offset=offset_of(page, page_size))
+        return self._rendered([hit.record for hit in hits], counted, page, page_size)
 
     async def _detail(self, product_id: UUID) -> bytes:
         record = await product_rows.get_live(self._db.database, product_id=product_id)
