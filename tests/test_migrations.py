@@ -21,9 +21,13 @@ INDEX_OPS = ("add_index", "remove_index")
 
 
 def _in_metadata(name: str | None, type_: str, parent_names: Any) -> bool:
-    # SQLite's keyword search tables (products_search and its FTS5 tables, migration 0006) are read
-    # through impl/db/search.py's own table clauses, not the MetaData: PostgreSQL has no such tables.
-    return not (type_ == "table" and name is not None and name.startswith("products_search"))
+    # Keyword search's own structures (migration 0006), read by impl/db/search.py, not the MetaData:
+    # SQLite's products_search and its FTS5 tables, PostgreSQL's generated search_* columns and their indexes.
+    if name is None:
+        return True
+    if type_ in ("table", "index"):
+        return not name.startswith(("products_search", "ix_products_search_"))
+    return not (type_ == "column" and name.startswith("search_"))
 
 
 def _differences(connection: Connection) -> list[Any]:

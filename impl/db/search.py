@@ -27,10 +27,11 @@ Both databases compare the same text: each searched field as its folded words, j
 spaces and padded with a space at either end (`search_text`). Word-start and whole-word tests are
 then LIKE patterns (`'% kett%'`, `'% steel kettle %'`), the same on both.
 
-- PostgreSQL computes that text in an expression (`regexp_replace(lower(...))`) which pg_trgm GIN
-  indexes cover for name, category and SKU, and a `to_tsvector('simple', ...)` GIN index covers
-  for descriptions (migration 0006). The planner picks per tier: a bitmap of the index for rare
-  terms, a walk of the name index for broad ones.
+- PostgreSQL computes that text into stored generated columns (`search_name`, `search_category`,
+  `search_sku`: `regexp_replace(lower(...))`; `search_description`: its `to_tsvector('simple', ...)`)
+  with pg_trgm and full-text GIN indexes (migration 0006). Up to RANK_AT_ONCE matches are ranked in
+  one statement (an index bitmap, then a sort); more, and the planner reads tier by tier, a walk of
+  the name index for a broad tier.
 - SQLite keeps the text in `products_search` (kept current by triggers on `products`, which call
   `py_search_text`, registered on every connection by impl/db/folding.py), with an FTS5 trigram
   table over name, category and SKU and an FTS5 word table over descriptions. SQLite has no
@@ -67,9 +68,6 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from .folding import fold, search_text
 from .products import LIVE, ProductRecord
@@ -118,40 +116,6 @@ def inner(word: str) -> str:
 
 def word_start(word: str) -> str:
     return f"% {word}%"
-
-
-class search_words(FunctionElement[str]):
-    """`search_text(column)` computed by the database (PostgreSQL): what the indexes of migration 0006 hold.
-
-    Rendered as literal SQL, never with bound values, so that it is the indexed expression."""
-
-    type = Text()
-    inherit_cache = True
-    name = "search_words"
-
-
-@compiles(search_words)  # PostgreSQL's, and what str() of a statement shows
-@compiles(search_words, "postgresql")
-def _search_words_postgresql(element: search_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return (
-        f"(' ' || regexp_replace(lower(coalesce({compiler.process(element.clauses, **kw)}, '')), {WORD_GAPS}) || ' ')"
-    )
-
-
-WORD_GAPS = "'[^[:alnum:]]+', ' ', 'g'"
-
-
-class description_words(FunctionElement[Any]):
-    """The description's words as a tsvector (PostgreSQL), the expression of ix_products_search_description."""
-
-    inherit_cache = True
-    name = "description_words"
-
-
-@compiles(description_words)
-@compiles(description_words, "postgresql")
-def _description_words_postgresql(element: description_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_tsvector('simple'::regconfig, {compiler.process(search_words(*element.clauses), **kw)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,11 +197,11 @@ class PostgresTiers:
         self._db = db
         prefixes = {w: cast(bindparam(None, f"{w}:*", String()), TSQUERY) for w in terms.words}
         fields = Fields(
-            name=search_words(products.c.name),
-            category=search_words(products.c.category),
-            sku=search_words(products.c.sku),
+            name=literal_column("products.search_name", Text()),
+            category=literal_column("products.search_category", Text()),
+            sku=literal_column("products.search_sku", Text()),
             sku_equals=func.lower(products.c.sku) == terms.folded,
-            described=lambda w: description_words(products.c.description).op("@@")(prefixes[w]),
+            described=lambda w: literal_column("products.search_description").op("@@")(prefixes[w]),
         )
         self._tiers = tier_conditions(terms, fields)
         self._match = matches(terms, fields)
