@@ -124,6 +124,7 @@ class Timing:
     term: Term
     matched: int
     ms: list[float]
+    errors: int = 0
 
 
 def pseudo_word(rng: random.Random) -> str:
@@ -326,13 +327,20 @@ async def measure(url: str, terms: Sequence[Term], runs: int) -> list[Timing]:
     try:
         timings = []
         for term in terms:
-            matched = await answer_page_one(db.database, term.text)  # a warm-up run, and the match count
-            ms = []
-            for _ in range(runs):
+            timing = Timing(term, -1, [])
+            for run in range(runs + 1):  # the first: a warm-up, and the match count
                 started = time.perf_counter()
-                await answer_page_one(db.database, term.text)
-                ms.append((time.perf_counter() - started) * 1000)
-            timings.append(Timing(term, matched, ms))
+                try:
+                    matched = await answer_page_one(db.database, term.text)
+                except Exception as error:  # a failed search is counted and shown; the rest still runs
+                    log(f"{term.text!r}: {type(error).__name__}: {error}")
+                    timing.errors += 1
+                    continue
+                if run == 0:
+                    timing.matched = matched
+                else:
+                    timing.ms.append((time.perf_counter() - started) * 1000)
+            timings.append(timing)
         return timings
     finally:
         await db.disconnect()
@@ -345,16 +353,21 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def print_results(label: str, rows: int, timings: Sequence[Timing]) -> None:
     print(f"\n{label}: {rows:,} products, page 1 of {PAGE_SIZE} with its count capped at {TOTAL_CAP:,}")
-    print(f"{'kind':<11} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  terms (matches, capped at {TOTAL_CAP + 1:,})")
+    print(
+        f"{'kind':<11} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}"
+        f"  terms (matches, capped at {TOTAL_CAP + 1:,})"
+    )
     for kind in KINDS:
         group = [t for t in timings if t.term.kind == kind]
         if not group:
             continue
-        ms = [value for t in group for value in t.ms]
+        ms = [value for t in group for value in t.ms] or [float("nan")]
+        errors = sum(t.errors for t in group)
         terms = ", ".join(f"{t.term.text!r} ({t.matched:,})" for t in group)
-        print(f"{kind:<11} {percentile(ms, 0.5):8.2f} {percentile(ms, 0.99):8.2f} {max(ms):8.2f}  {terms}")
-    every = [value for t in timings for value in t.ms]
-    print(f"{'all':<11} {percentile(every, 0.5):8.2f} {percentile(every, 0.99):8.2f} {max(every):8.2f}")
+        print(f"{kind:<11} {percentile(ms, 0.5):8.2f} {percentile(ms, 0.99):8.2f} {max(ms):8.2f} {errors:6}  {terms}")
+    every = [value for t in timings for value in t.ms] or [float("nan")]
+    errors = sum(t.errors for t in timings)
+    print(f"{'all':<11} {percentile(every, 0.5):8.2f} {percentile(every, 0.99):8.2f} {max(every):8.2f} {errors:6}")
 
 
 async def explain(dsn: str, text: str) -> None:
