@@ -378,7 +378,7 @@ async def explain(dsn: str, text: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         statements = [("count", reader.matched_query().limit(TOTAL_CAP + 1))]
-        statements += [(f"tier {tier}", reader.keys_query(tier, None, PAGE_SIZE, 0)) for tier in reader.tiers()]
+        statements += [(f"tier {tier}", reader.keys_query(tier, None, PAGE_SIZE, 0)) for tier in reader.tiers() if tier]
         for label, query in statements:
             sql, args, _ = compiler._compile(query)
             lines = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)

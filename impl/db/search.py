@@ -255,6 +255,15 @@ class PostgresTiers:
         return select(products.c.id).where(LIVE, self._match)
 
     async def keys(self, tier: int, after: tuple[str, UUID] | None, limit: int, offset: int) -> list[tuple[str, UUID]]:
+        if tier == 0:
+            # At most a few products (SKUs differing in case only): read them by the lower(sku) index and
+            # order them here. Asked for an order, the planner may walk the whole name index instead:
+            # it has no statistics for lower(sku) (a partial index) and guesses 0.5% of rows (measured:
+            # 8.6 s at a million products).
+            sort_name = fold(products.c.name)
+            rows = await self._db.fetch_all(select(sort_name.label("sort_name"), products.c.id).where(*self._where(0)))
+            found = sorted((row["sort_name"], row["id"]) for row in rows)
+            return [key for key in found if after is None or key > after][offset : offset + limit]
         rows = await self._db.fetch_all(self.keys_query(tier, after, limit, offset))
         return [(row["sort_name"], row["id"]) for row in rows]
 
