@@ -29,7 +29,8 @@ def _run(connection: Connection) -> None:
 async def _run_online() -> None:
     engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
     if engine.dialect.name == "sqlite":
-        # Indexes on py_lower(name) (0006) are computed by every write to products, a migration's too.
+        # Indexes on py_lower(name) (0007) and the search triggers (0008) run on every write to products,
+        # a migration's too.
         event.listen(engine.sync_engine, "connect", lambda connection, _: register_sqlite_functions(connection))
     async with engine.connect() as connection:
         await connection.run_sync(_run)

@@ -1,56 +1,70 @@
-"""Do the pg_trgm indexes serve product search? A benchmark on a throwaway PostgreSQL database.
+"""Keyword search at size: the ranked search (impl/db/search.py) timed on PostgreSQL and SQLite.
 
-    scripts/bench search [--rows N] [--runs N] [--seed N] [--explain] [--server URL]
+    scripts/bench search [--rows N] [--runs N] [--seed N] [--database both|postgres|sqlite]
+                         [--explain] [--server URL]
 
-Creates `catalog_bench_<random>` on the server, runs the app's migrations, loads N generated
-products (a few percent soft-deleted), VACUUM ANALYZE, then for a handful of search terms times
-the two statements the search endpoint sends for page 1 (the page and its COUNT(*)): with the
-`ix_products_trgm_*` indexes, with them and a forced generic plan, and with them dropped (they
-are re-created afterwards). The database is dropped at the end, also on error or interrupt.
+For each database: a throwaway one (PostgreSQL: `catalog_bench_<random>` on --server, dropped at
+the end, also on error or interrupt; SQLite: a file in a temporary directory), the app's
+migrations, N generated products (a few percent soft-deleted) bulk-loaded with the search indexes
+built after the load (PostgreSQL: COPY, the indexes of migration 0006 re-created, VACUUM ANALYZE;
+SQLite: one transaction of inserts, then products_search and its FTS5 tables filled in bulk).
 
-The SQL is the app's own: `impl.db.products` builds it and `databases` compiles it, so the text
-and the bound parameters are exactly what the API sends through asyncpg. asyncpg prepares each
-statement, so PostgreSQL plans the first five executions for their parameters and may then
-switch to a generic plan; each statement is therefore warmed up five times on a fresh connection
-before it is timed, and the plan shown is the one the sixth execution uses (marked [g] when it is
-the generic plan).
+Then a mix of terms, by kind: rare (a word in 10 descriptions), common (in ~30% of descriptions),
+medium (a name word of ~1%), two-letter, SKU (a whole SKU), multi-word, and no-match. Each term is
+searched --runs times the way the search endpoint answers page 1 uncached (the capped count, then
+the first page of 10), one request at a time, through `databases` on the app's own connection
+settings; the table shows p50/p99 per kind over all its terms' runs, and the matches of each term.
+--explain prints EXPLAIN (ANALYZE, BUFFERS) of PostgreSQL's statements for a rare and a broad term.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import importlib
+import itertools
 import os
 import random
 import secrets
 import signal
-import statistics
+import sqlite3
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 import asyncpg
-from databases import Database
 from databases.backends.postgres import PostgresConnection
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.sql import Select
 
-from impl.db.database import POSTGRES_SERVER_SETTINGS
-from impl.db.folding import fold
+from impl.db import search
+from impl.db.database import Db
+from impl.db.folding import FoldingConnection
 from impl.db.migrate import upgrade
-from impl.db.products import LIVE, search_selection
-from impl.db.tables import products
 
 DEFAULT_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://root@127.0.0.1:5432")
-TRGM_PREFIX = "ix_products_trgm_"
 PAGE_SIZE = 10  # the search endpoint's default page_size
-CUSTOM_PLAN_RUNS = 5  # PostgreSQL plans a prepared statement's first five executions for their parameters
+TOTAL_CAP = 1_000  # impl/services/products.py counts this far
+SEARCH_INDEX_PREFIX = "ix_products_search_"
+MIGRATION = importlib.import_module("migrations.versions.0006_ranked_search_indexes")
+COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "price_cents",
+    "stock",
+    "category",
+    "sku",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
+
 DELETED_FRACTION = 0.03
 RARE_ROWS = 10
 INDEX, NO_INDEX, GENERIC = "index", "no index", "index, forced generic plan"
@@ -100,27 +114,17 @@ VOWELS = "aeiou"
 
 
 @dataclass(frozen=True)
-class Query:
-    label: str
-    term: str
+class Term:
+    kind: str
+    text: str
 
 
-@dataclass(frozen=True)
-class Statement:
-    label: str
-    sql: str
-    args: list[Any]
-
-
-@dataclass(frozen=True)
-class Result:
-    query: Query
-    statement: str
-    phase: str  # INDEX, NO_INDEX or GENERIC
+@dataclass
+class Timing:
+    term: Term
     matched: int
-    plan: str  # the plan PostgreSQL settles on, see describe()
-    median_ms: float
-    explain: str
+    ms: list[float]
+    errors: int = 0
 
 
 def pseudo_word(rng: random.Random) -> str:
@@ -140,6 +144,9 @@ def generate_products(rows: int, seed: int) -> list[tuple[Any, ...]]:
     brands = [pseudo_word(rng).capitalize() for _ in range(2000)]
     brand_weights = [1 / (rank + 1) for rank in range(len(brands))]
     category_weights = [1 / (rank + 1) ** 0.7 for rank in range(len(CATEGORIES))]
+    # Cumulative once: choices() with plain weights sums them on every call (2,000 brands, a million rows).
+    brand_cumulative = list(itertools.accumulate(brand_weights))
+    category_cumulative = list(itertools.accumulate(category_weights))
     codes = {category: category.replace(" ", "")[:3].upper() for category in CATEGORIES}
     deleted = set(rng.sample(range(rows), round(rows * DELETED_FRACTION)))
     live = [index for index in range(rows) if index not in deleted]
@@ -149,10 +156,10 @@ def generate_products(rows: int, seed: int) -> list[tuple[Any, ...]]:
 
     records: list[tuple[Any, ...]] = []
     for index in range(rows):
-        brand = rng.choices(brands, brand_weights)[0]
+        brand = rng.choices(brands, cum_weights=brand_cumulative)[0]
         material = "titanium" if rng.random() < 0.01 else rng.choice(MATERIALS)
         noun = rng.choice(NOUNS)
-        category = rng.choices(CATEGORIES, category_weights)[0]
+        category = rng.choices(CATEGORIES, cum_weights=category_cumulative)[0]
         name = f"{brand} {rng.choice(ADJECTIVES).capitalize()} {material.capitalize()} {noun.title()}"
         name += f" {rng.choice(CONSONANTS).upper()}-{rng.randint(100, 999)}"
         sentences = [f"{rng.choice(ADJECTIVES).capitalize()} {noun} made from {material}."]
@@ -183,83 +190,39 @@ def generate_products(rows: int, seed: int) -> list[tuple[Any, ...]]:
     return records
 
 
-def benchmark_queries(rows: int) -> list[Query]:
-    width = sku_width(rows)
-    digits = f"{round(rows * 0.4217):0{width}d}"[: width - 2]
+def term_mix(records: Sequence[tuple[Any, ...]], seed: int) -> list[Term]:
+    """The terms, by kind; SKUs are those of live products, lower-cased as a user might type them."""
+    rng = random.Random(seed + 1)  # noqa: S311 - reproducible test data, not cryptography
+    live = [record for record in records if record[-1] is None]
+    skus = [str(rng.choice(live)[6]).lower() for _ in range(3)]
+    code = skus[0].split("-")[0]
     return [
-        Query("rare", "quokka"),
-        Query("medium", "titanium"),
-        Query("common", "warranty"),
-        Query("sku", digits),
-        Query("short", "tv"),
+        Term("rare", "quokka"),
+        Term("rare", "quokka edition"),
+        Term("common", "warranty"),
+        Term("common", "designed"),
+        Term("common", "kettle"),
+        Term("medium", "titanium"),
+        Term("two-letter", "tv"),
+        Term("two-letter", "ke"),
+        Term("two-letter", "la"),
+        *(Term("sku", sku) for sku in skus),
+        Term("sku", skus[0][: len(code) + 4]),
+        Term("multi-word", "titanium kettle"),
+        Term("multi-word", "steel lamp"),
+        Term("multi-word", "warranty quokka"),
+        Term("multi-word", "wireless oak desk"),
+        Term("no-match", "zeppelin"),
+        Term("no-match", "qx"),
+        Term("no-match", "kettle zeppelin"),
     ]
 
 
-# ------------------------------------------------------------------------------------------------
-# The app's statements, compiled the way `databases` compiles them for asyncpg.
-
-
-def app_statements(term: str) -> list[Statement]:
-    clauses: list[ColumnElement[bool]] = list(search_selection(term).clauses)
-    page: Select[Any] = (
-        select(products).where(LIVE, *clauses).order_by(fold(products.c.name), products.c.id).limit(PAGE_SIZE).offset(0)
-    )
-    count: Select[Any] = select(func.count()).select_from(products).where(LIVE, *clauses)
-    backend: Any = Database("postgresql+asyncpg://bench@localhost/bench")._backend
-    compiler = PostgresConnection(backend, backend._dialect)
-    statements = []
-    for label, query in (("page", page), ("count", count)):
-        sql, args, _ = compiler._compile(query)
-        statements.append(Statement(label, sql, list(args)))
-    return statements
-
-
-def sql_literal(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"no literal for {value!r}")
-    if isinstance(value, int):
-        return str(value)
-    return "'" + value.replace("'", "''") + "'"  # standard_conforming_strings is checked on
-
-
-def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from walk(child)
-
-
-def summarize(plan: dict[str, Any]) -> str:
-    """The scans on products: e.g. 'Bitmap Index Scan ix_products_trgm_* ×4' or 'Seq Scan'."""
-    parts: list[str] = []
-    nodes = list(walk(plan["Plan"]))
-    bitmap = [node["Index Name"] for node in nodes if node["Node Type"] == "Bitmap Index Scan"]
-    trgm = [name for name in bitmap if name.startswith(TRGM_PREFIX)]
-    if trgm:
-        parts.append(f"Bitmap Index Scan {TRGM_PREFIX}* ×{len(trgm)}")
-    parts += [f"Bitmap Index Scan {name}" for name in bitmap if not name.startswith(TRGM_PREFIX)]
-    for node in nodes:
-        kind = node["Node Type"]
-        parallel = "Parallel " if node.get("Parallel Aware") else ""
-        if kind in ("Index Scan", "Index Only Scan"):
-            parts.append(f"{parallel}{kind} {node['Index Name']}")
-        elif kind == "Seq Scan":
-            parts.append(f"{parallel}Seq Scan")
-    return " + ".join(parts)
-
-
-def is_generic(plan: dict[str, Any]) -> bool:
-    """A generic plan shows the parameters ($1, ...) where a custom plan shows their values."""
-    return "$1" in json.dumps(plan["Plan"])
-
-
-def describe(custom: str, steady: str, generic: bool) -> str:
-    if not generic:
-        return steady
-    return f"{steady} [g]" if steady == custom else f"{custom} → {steady} [g]"
+KINDS = ("rare", "common", "medium", "two-letter", "sku", "multi-word", "no-match")
 
 
 # ------------------------------------------------------------------------------------------------
-# Database lifecycle.
+# Loading.
 
 
 def server_url(server: str, database: str) -> URL:
@@ -286,194 +249,183 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-async def load(dsn: str, rows: int, seed: int) -> list[str]:
-    """Bulk-load the products; returns the trigram indexes' definitions (built after the load)."""
+async def load_postgres(dsn: str, records: list[tuple[Any, ...]]) -> None:
+    """COPY with migration 0006's search indexes dropped, then re-created (one build beats a million inserts)."""
     conn = await asyncpg.connect(dsn)
     try:
-        indexdefs: list[str] = [
-            row["def"]
-            for row in await conn.fetch(
-                "SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index"
-                " JOIN pg_class ON pg_class.oid = indexrelid WHERE relname LIKE $1 ORDER BY relname",
-                TRGM_PREFIX.replace("_", "\\_") + "%",
-            )
-        ]
-        if len(indexdefs) != 4:
-            raise RuntimeError(f"expected 4 {TRGM_PREFIX}* indexes after the migrations, found {len(indexdefs)}")
         started = time.perf_counter()
-        records = generate_products(rows, seed)
-        log(f"generated {rows:,} products in {time.perf_counter() - started:.1f}s")
-        started = time.perf_counter()
-        await drop_trgm_indexes(conn)  # a GIN index builds faster in one go than row by row
-        await conn.copy_records_to_table(
-            "products",
-            records=records,
-            columns=[
-                "id", "name", "description", "price_cents", "stock", "category", "sku",
-                "created_at", "updated_at", "deleted_at",
-            ],
-        )  # fmt: skip
-        for indexdef in indexdefs:
-            await conn.execute(indexdef)
+        for name in MIGRATION.POSTGRES_INDEXES:
+            await conn.execute(f"DROP INDEX {quote_ident(name)}")
+        await conn.copy_records_to_table("products", records=records, columns=list(COLUMNS))
+        log(f"copied in {time.perf_counter() - started:.1f}s")
+        await conn.execute("SET maintenance_work_mem = '256MB'")
+        for name, definition in MIGRATION.POSTGRES_INDEXES.items():
+            await conn.execute(f"CREATE INDEX {name} ON products {definition} WHERE deleted_at IS NULL")
         await conn.execute("VACUUM ANALYZE products")
         log(f"loaded, indexed and analyzed in {time.perf_counter() - started:.1f}s")
-        return indexdefs
     finally:
         await conn.close()
 
 
-async def drop_trgm_indexes(conn: asyncpg.Connection) -> None:
-    for row in await conn.fetch(
-        "SELECT relname FROM pg_class WHERE relkind = 'i' AND relname LIKE $1", TRGM_PREFIX.replace("_", "\\_") + "%"
-    ):
-        await conn.execute(f"DROP INDEX {quote_ident(row['relname'])}")
+def sqlite_value(value: Any) -> Any:
+    # SQLAlchemy's Uuid on SQLite: 32 hex digits; UtcDateTime: naive UTC, microseconds always written.
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value
+
+
+def load_sqlite(path: Path, records: list[tuple[Any, ...]]) -> None:
+    """One transaction: the rows with the search trigger off, then products_search and its FTS5 tables in bulk."""
+    started = time.perf_counter()
+    conn = sqlite3.connect(path, factory=FoldingConnection, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA cache_size=-262144")
+        (trigger,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'products_search_inserted'").fetchone()
+        conn.execute("BEGIN")
+        conn.execute("DROP TRIGGER products_search_inserted")
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        conn.executemany(
+            f"INSERT INTO products ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+            ([sqlite_value(value) for value in record] for record in records),
+        )
+        conn.execute(trigger)
+        log(f"inserted in {time.perf_counter() - started:.1f}s")
+        conn.execute("DROP TRIGGER products_search_indexed")  # the FTS5 tables are rebuilt whole below
+        conn.execute(
+            f"INSERT INTO products_search ({MIGRATION.SEARCH_COLUMNS})"  # noqa: S608
+            f" SELECT {MIGRATION.SEARCH_VALUES.format(row='products')} FROM products WHERE deleted_at IS NULL"
+        )
+        conn.execute("INSERT INTO products_search_trigrams (products_search_trigrams) VALUES ('rebuild')")
+        conn.execute("INSERT INTO products_search_words (products_search_words) VALUES ('rebuild')")
+        indexed = next(s for s in MIGRATION.SQLITE_SCHEMA if "products_search_indexed" in s)
+        conn.execute(indexed)
+        conn.execute("COMMIT")
+        conn.execute("ANALYZE")
+        log(f"loaded and indexed in {time.perf_counter() - started:.1f}s")
+    finally:
+        conn.close()
 
 
 # ------------------------------------------------------------------------------------------------
 # Measurements.
 
 
-async def steady_plan(conn: asyncpg.Connection, statement: Statement, text: bool) -> tuple[str, str]:
-    """The plan of the sixth execution of the prepared statement (what asyncpg's cache then runs).
+async def answer_page_one(db: Any, text: str) -> int:
+    """What impl/services/products.py does for page 1 on a cache miss: the capped count, then the page."""
+    counted = await search.count_matches(db, query=text, cap=TOTAL_CAP)
+    if counted:
+        await search.search(db, query=text, limit=PAGE_SIZE)
+    return counted
 
-    Returns its summary (see describe()) and, when asked, its EXPLAIN (ANALYZE, BUFFERS) text.
-    """
-    await conn.execute(f"PREPARE bench_stmt AS {statement.sql}")
-    call = f"EXECUTE bench_stmt({', '.join(sql_literal(arg) for arg in statement.args)})"
+
+async def measure(url: str, terms: Sequence[Term], runs: int) -> list[Timing]:
+    db = Db(url)
+    await db.connect()
     try:
-        plans = []
-        for _ in range(CUSTOM_PLAN_RUNS + 1):
-            plans.append(json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {call}"))[0])
-        explain = ""
-        if text:
-            lines = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {call}")
-            explain = "\n".join(line[0] for line in lines)
-        return describe(summarize(plans[0]), summarize(plans[-1]), is_generic(plans[-1])), explain
+        timings = []
+        for term in terms:
+            timing = Timing(term, -1, [])
+            for run in range(runs + 1):  # the first: a warm-up, and the match count
+                started = time.perf_counter()
+                try:
+                    matched = await answer_page_one(db.database, term.text)
+                except Exception as error:  # a failed search is counted and shown; the rest still runs
+                    log(f"{term.text!r}: {type(error).__name__}: {error}")
+                    timing.errors += 1
+                    continue
+                if run == 0:
+                    timing.matched = matched
+                else:
+                    timing.ms.append((time.perf_counter() - started) * 1000)
+            timings.append(timing)
+        return timings
     finally:
-        await conn.execute("DEALLOCATE bench_stmt")
+        await db.disconnect()
 
 
-async def time_statement(conn: asyncpg.Connection, statement: Statement, runs: int) -> float:
-    """Median milliseconds of `runs` executions through asyncpg's statement cache, after the warm-up."""
-    for _ in range(CUSTOM_PLAN_RUNS):
-        await conn.fetch(statement.sql, *statement.args)
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await conn.fetch(statement.sql, *statement.args)
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def measure(dsn: str, queries: Sequence[Query], phase: str, runs: int, explain: bool) -> list[Result]:
-    # GENERIC: what a pooled connection runs once its plan cache has settled on the generic plan, for any term.
-    # Otherwise: the server settings the app's own connections use.
-    settings = {"plan_cache_mode": "force_generic_plan"} if phase == GENERIC else dict(POSTGRES_SERVER_SETTINGS)
-    results = []
-    for query in queries:
-        statements = app_statements(query.term)
-        count = next(statement for statement in statements if statement.label == "count")
-        matched = -1
-        for statement in statements:
-            conn = await asyncpg.connect(dsn, server_settings=settings)  # a fresh connection: its own plan cache
-            try:
-                if matched < 0:
-                    matched = int(await conn.fetchval(count.sql, *count.args))
-                median_ms = await time_statement(conn, statement, runs)
-                plan, text = await steady_plan(conn, statement, explain)
-            finally:
-                await conn.close()
-            results.append(Result(query, statement.label, phase, matched, plan, median_ms, text))
-    return results
-
-
-async def bench(dsn: str, rows: int, seed: int, runs: int, explain: bool) -> None:
-    indexdefs = await load(dsn, rows, seed)
-    conn = await asyncpg.connect(dsn)
-    try:
-        if await conn.fetchval("SHOW standard_conforming_strings") != "on":
-            raise RuntimeError("standard_conforming_strings must be on")
-        version = await conn.fetchval("SHOW server_version")
-        live = await conn.fetchval("SELECT count(*) FROM products WHERE deleted_at IS NULL")
-        sizes = await conn.fetch(
-            "SELECT relname, pg_size_pretty(pg_relation_size(oid)) AS size FROM pg_class"
-            " WHERE relname = 'products' OR relname LIKE 'ix\\_products\\_trgm\\_%' ORDER BY relname"
-        )
-    finally:
-        await conn.close()
-
-    queries = benchmark_queries(rows)
-    started = time.perf_counter()
-    results = await measure(dsn, queries, INDEX, runs, explain)
-    results += await measure(dsn, queries, GENERIC, runs, explain)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await drop_trgm_indexes(conn)
-        results += await measure(dsn, queries, NO_INDEX, runs, explain)
-        for indexdef in indexdefs:
-            await conn.execute(indexdef)
-        await conn.execute("ANALYZE products")
-    finally:
-        await conn.close()
-    log(f"measured in {time.perf_counter() - started:.1f}s")
-
+def print_results(label: str, rows: int, timings: Sequence[Timing]) -> None:
+    print(f"\n{label}: {rows:,} products, page 1 of {PAGE_SIZE} with its count capped at {TOTAL_CAP:,}")
     print(
-        f"\nProduct search on PostgreSQL {version}: {rows:,} products ({live:,} live), "
-        f"median of {runs} runs after {CUSTOM_PLAN_RUNS} warm-up runs, page_size {PAGE_SIZE}"
+        f"{'kind':<11} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}"
+        f"  terms (matches, capped at {TOTAL_CAP + 1:,})"
     )
-    print("sizes: " + ", ".join(f"{row['relname']} {row['size']}" for row in sizes))
-    print_table(results)
-    if explain:
-        for result in results:
-            print(f"\n=== {result.query.label} {result.query.term!r} · {result.statement} · {result.phase} ===")
-            print(result.explain)
-
-
-def print_table(results: Sequence[Result]) -> None:
-    by_key = {(r.query.label, r.statement, r.phase): r for r in results}
-    rows: list[tuple[str, ...]] = []
-    generic_rows: list[tuple[str, ...]] = []
-    for result in results:
-        if result.phase != INDEX:
+    for kind in KINDS:
+        group = [t for t in timings if t.term.kind == kind]
+        if not group:
             continue
-        key = (result.query.label, result.query.term, result.statement, f"{result.matched:,}")
-        without = by_key[(result.query.label, result.statement, NO_INDEX)]
-        generic = by_key[(result.query.label, result.statement, GENERIC)]
-        rows.append(
-            (
-                *key,
-                result.plan,
-                without.plan,
-                f"{result.median_ms:.2f}",
-                f"{without.median_ms:.2f}",
-                f"{without.median_ms / result.median_ms:.1f}",
+        ms = [value for t in group for value in t.ms] or [float("nan")]
+        errors = sum(t.errors for t in group)
+        terms = ", ".join(f"{t.term.text!r} ({t.matched:,})" for t in group)
+        print(f"{kind:<11} {percentile(ms, 0.5):8.2f} {percentile(ms, 0.99):8.2f} {max(ms):8.2f} {errors:6}  {terms}")
+    every = [value for t in timings for value in t.ms] or [float("nan")]
+    errors = sum(t.errors for t in timings)
+    print(f"{'all':<11} {percentile(every, 0.5):8.2f} {percentile(every, 0.99):8.2f} {max(every):8.2f} {errors:6}")
+
+
+async def explain(dsn: str, text: str) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the count and of each tier's page statement that page 1 runs."""
+    backend: Any = __import__("databases").Database("postgresql+asyncpg://bench@localhost/bench")._backend
+    compiler = PostgresConnection(backend, backend._dialect)
+    reader = search.PostgresTiers(backend, search.Terms.parse(text))
+    conn = await asyncpg.connect(dsn)
+    try:
+        statements = [("count", reader.matched_query().limit(TOTAL_CAP + 1))]
+        statements += [(f"tier {tier}", reader.keys_query(tier, None, PAGE_SIZE, 0)) for tier in reader.tiers() if tier]
+        for label, query in statements:
+            sql, args, _ = compiler._compile(query)
+            lines = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
+            print(f"\n=== {text!r} · {label} ===")
+            print("\n".join(line[0] for line in lines))
+    finally:
+        await conn.close()
+
+
+async def bench_postgres(args: argparse.Namespace, records: list[tuple[Any, ...]], terms: list[Term]) -> None:
+    name = f"catalog_bench_{secrets.token_hex(4)}"
+    url = server_url(args.server, name)
+    await admin(args.server, f"CREATE DATABASE {quote_ident(name)}")
+    log(f"created database {name}")
+    try:
+        app_url = url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        await asyncio.to_thread(upgrade, app_url)
+        await load_postgres(asyncpg_dsn(url), records)
+        timings = await measure(app_url, terms, args.runs)
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            version = await conn.fetchval("SHOW server_version")
+            sizes = await conn.fetch(
+                "SELECT relname, pg_size_pretty(pg_relation_size(oid)) AS size FROM pg_class"
+                " WHERE relname = 'products' OR relname LIKE 'ix\\_products\\_search\\_%' ORDER BY relname"
             )
-        )
-        generic_rows.append(
-            (*key, generic.plan, f"{generic.median_ms:.2f}", f"{generic.median_ms / result.median_ms:.1f}")
-        )
-    key_header = ("query", "term", "stmt", "matched")
-    print_rows(
-        (*key_header, "plan with trgm indexes", "plan without", "ms idx", "ms no idx", "no idx/idx"),
-        rows,
-        numeric={3, 6, 7, 8},
-    )
-    print("[g]: from the 6th execution on, PostgreSQL runs the cached generic plan (A → B: first plan → generic plan)")
-    print("\nWith the trgm indexes and plan_cache_mode = force_generic_plan (a connection whose cache went generic):")
-    print_rows((*key_header, "generic plan", "ms generic", "generic/idx"), generic_rows, numeric={3, 5, 6})
+        finally:
+            await conn.close()
+        print_results(f"PostgreSQL {version}", args.rows, timings)
+        print("sizes: " + ", ".join(f"{row['relname']} {row['size']}" for row in sizes))
+        if args.explain:
+            for text in ("quokka", "warranty"):
+                await explain(asyncpg_dsn(url), text)
+    finally:
+        await admin(args.server, f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        log(f"dropped database {name}")
 
 
-def print_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric: set[int]) -> None:
-    table = [header, *rows]
-    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
-    for number, row in enumerate(table):
-        cells = [
-            cell.rjust(width) if column in numeric else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
+async def bench_sqlite(args: argparse.Namespace, records: list[tuple[Any, ...]], terms: list[Term]) -> None:
+    with tempfile.TemporaryDirectory(prefix="catalog_bench_") as directory:
+        path = Path(directory) / "bench.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await asyncio.to_thread(upgrade, url)
+        await asyncio.to_thread(load_sqlite, path, records)
+        timings = await measure(url, terms, args.runs)
+        print_results(f"SQLite {sqlite3.sqlite_version}", args.rows, timings)
+        print(f"size: {path.stat().st_size / 2**20:,.0f} MiB (the whole database file)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -484,9 +436,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         prog="scripts/bench search", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     parser.add_argument("--rows", type=int, default=100_000, help="products to load (default 100000)")
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per statement (default 20)")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per term (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="data generator seed (default 1)")
-    parser.add_argument("--explain", action="store_true", help="print every EXPLAIN (ANALYZE, BUFFERS)")
+    parser.add_argument(
+        "--database", choices=("both", "postgres", "sqlite"), default="both", help="which to measure (default both)"
+    )
+    parser.add_argument("--explain", action="store_true", help="print PostgreSQL's EXPLAIN (ANALYZE, BUFFERS)")
     parser.add_argument(
         "--server", default=DEFAULT_SERVER, help=f"PostgreSQL server, no database (default {DEFAULT_SERVER})"
     )
@@ -502,19 +457,21 @@ def on_sigterm(signum: int, frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
+async def bench(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    records = generate_products(args.rows, args.seed)
+    log(f"generated {args.rows:,} products in {time.perf_counter() - started:.1f}s")
+    terms = term_mix(records, args.seed)
+    if args.database in ("both", "postgres"):
+        await bench_postgres(args, records, terms)
+    if args.database in ("both", "sqlite"):
+        await bench_sqlite(args, records, terms)
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
-    name = f"catalog_bench_{secrets.token_hex(4)}"
-    url = server_url(args.server, name)
-    asyncio.run(admin(args.server, f"CREATE DATABASE {quote_ident(name)}"))
-    log(f"created database {name}")
-    try:
-        upgrade(url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False))
-        asyncio.run(bench(asyncpg_dsn(url), args.rows, args.seed, args.runs, args.explain))
-    finally:
-        asyncio.run(admin(args.server, f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"))
-        log(f"dropped database {name}")
+    asyncio.run(bench(args))
     return 0
 
 

@@ -20,8 +20,18 @@ pytestmark = pytest.mark.anyio
 INDEX_OPS = ("add_index", "remove_index")
 
 
+def _in_metadata(name: str | None, type_: str, parent_names: Any) -> bool:
+    # Keyword search's own structures (migration 0006), read by impl/db/search.py, not the MetaData:
+    # SQLite's products_search and its FTS5 tables, PostgreSQL's generated search_* columns and their indexes.
+    if name is None:
+        return True
+    if type_ in ("table", "index"):
+        return not name.startswith(("products_search", "ix_products_search_"))
+    return not (type_ == "column" and name.startswith("search_"))
+
+
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": _in_metadata})
     with warnings.catch_warnings():
         # Alembic cannot reflect expression indexes (lower(email), ...) and says so; columns,
         # types, nullability, keys and plain indexes are compared.

@@ -1,7 +1,7 @@
 """Product queries (SQLAlchemy Core); each function runs one statement.
 
-Lists and searches are described by a `Selection` (filter clauses and an
-order), built here from plain values, so no caller writes SQL.
+Lists are described by a `Selection` (filter clauses and an
+order), built here from plain values, so no caller writes SQL. Keyword search is impl/db/search.py.
 
 An order is a tuple of `SortKey`s ending with the primary key, so every row has
 a position of its own. Deep pages are read by keyset (sqlakeyset's way): the
@@ -122,17 +122,6 @@ def list_selection(filters: ProductFilter, *, sort_by: str, descending: bool) ->
         clauses.append(products.c.stock > 0)
     keys = (SortKey(SORT_COLUMNS[sort_by], descending), SortKey(products.c.id, descending))
     return Selection(tuple(clauses), keys, f"{sort_by} {'desc' if descending else 'asc'}")
-
-
-def search_selection(term: str) -> Selection:
-    """Name, description, category or SKU containing `term`, case-insensitively; by name."""
-    match = or_(
-        contains(products.c.name, term),
-        contains(products.c.description, term),
-        contains(products.c.category, term),
-        contains(products.c.sku, term),
-    )
-    return Selection((match,), (SortKey(fold(products.c.name)), SortKey(products.c.id)), "name asc")
 
 
 async def insert(db: Database, *, values: Mapping[str, Any]) -> ProductRecord:

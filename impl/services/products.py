@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, TypeVar
@@ -40,6 +40,7 @@ from generated.interfaces.products import (
 from generated.models import Product, ProductCreate, ProductPage, ProductUpdate, SortOrder
 
 from ..db import products as product_rows
+from ..db import search as product_search
 from ..db.database import Db, UniqueViolation
 from ..db.products import ProductFilter, ProductRecord, Selection
 from ..errors import Conflict, InvalidInput, NotFound
@@ -49,6 +50,7 @@ from .pagination import Paging, offset_of, page_count, page_links
 from .product_cache import Cached, ProductCache, Rendered, detail_key, etag_matches, query_key
 from .product_transfer import ProductTransfer
 
+SEARCH_KEY_TYPES: tuple[type, ...] = (int, str, UUID)  # (tier, folded name, id): a search cursor's position
 PRODUCT_NOT_FOUND = "Product not found."
 # Matches are counted up to here (the spec's ProductPage.total maximum). A count walks every match
 # it counts: at 10,000 a category page of a million products spent ~2.6 ms of database time counting.
@@ -123,7 +125,12 @@ def fingerprint(kind: str, selection: Selection, matching: object) -> str:
     return json.dumps([kind, selection.order, matching], sort_keys=True, default=str, separators=(",", ":"))
 
 
-def start_of(query: ListProductsQuery | SearchProductsQuery, selection: Selection, fingerprint: str) -> PageStart:
+def search_fingerprint(q: str) -> str:
+    """A search's: its order is relevance (impl/db/search.py), and it matches `q` case-insensitively."""
+    return json.dumps(["search", "relevance", q.lower()], separators=(",", ":"))
+
+
+def start_of(query: ListProductsQuery | SearchProductsQuery, expected: tuple[type, ...], fingerprint: str) -> PageStart:
     """The page a query asks for, or the 422 that says why it cannot have it (before any cache or database)."""
     if query.cursor is None:
         if query.page * query.page_size > PAGE_WINDOW:
@@ -135,10 +142,41 @@ def start_of(query: ListProductsQuery | SearchProductsQuery, selection: Selectio
         position = cursors.decode(query.cursor, fingerprint)
     except cursors.InvalidCursor as exc:
         raise InvalidInput("cursor", str(exc), rule="cursor", location="query") from None
-    expected = product_rows.key_types(selection)
     if len(position) != len(expected) or not all(isinstance(v, t) for v, t in zip(position, expected, strict=False)):
         raise InvalidInput("cursor", "The cursor does not fit this query's order.", rule="cursor", location="query")
     return PageStart(fingerprint, query.page_size, None, position)
+
+
+def search_key(position: tuple[cursors.KeyValue, ...]) -> product_search.SearchKey:
+    tier, name, product_id = position  # start_of checked the types against SEARCH_KEY_TYPES
+    assert isinstance(tier, int)
+    assert isinstance(name, str)
+    assert isinstance(product_id, UUID)
+    return tier, name, product_id
+
+
+def rendered(
+    rows: Sequence[tuple[ProductRecord, Sequence[cursors.KeyValue]]], counted: int, start: PageStart
+) -> Rendered:
+    """A page's body and paging from up to `page_size + 1` rows in order (the extra one: a next page exists)."""
+    exact = counted <= TOTAL_CAP
+    total = min(counted, TOTAL_CAP)
+    shown = rows[: start.page_size]
+    next_cursor = cursors.encode(start.fingerprint, shown[-1][1]) if len(rows) > start.page_size else None
+    # Past the capped count the number of pages is unknown: null, never an undercount.
+    pages = page_count(total, start.page_size) if exact else None
+    body = serialized(
+        ProductPage.model_construct(
+            items=[to_product(record) for record, _ in shown],
+            total=total,
+            total_exact=exact,
+            page=start.page,
+            page_size=start.page_size,
+            pages=pages,
+            next_cursor=next_cursor,
+        )
+    )
+    return Rendered(body, Paging(last=pages, has_next=next_cursor is not None, next_cursor=next_cursor))
 
 
 def links(path: str, query: ListProductsQuery | SearchProductsQuery, cached: Cached) -> str:
@@ -212,7 +250,7 @@ class ProductService:
         descending = query.sort_order is SortOrder.desc
         selection = product_rows.list_selection(filters, sort_by=query.sort_by.value, descending=descending)
         matching = dataclasses.asdict(dataclasses.replace(filters, name=filters.name and filters.name.lower()))
-        where = start_of(query, selection, fingerprint("list", selection, matching))
+        where = start_of(query, product_rows.key_types(selection), fingerprint("list", selection, matching))
         cached = await self._cache.fetch(query_key("list", query), lambda: self._page(selection, where))
         return answer(
             cached,
@@ -226,9 +264,8 @@ class ProductService:
     async def search_products(
         self, *, query: SearchProductsQuery, if_none_match: str | None
     ) -> SearchProducts200Response | SearchProducts304Response:
-        selection = product_rows.search_selection(query.q)
-        where = start_of(query, selection, fingerprint("search", selection, query.q.lower()))
-        cached = await self._cache.fetch(query_key("search", query), lambda: self._page(selection, where))
+        where = start_of(query, SEARCH_KEY_TYPES, search_fingerprint(query.q))
+        cached = await self._cache.fetch(query_key("search", query), lambda: self._search_page(query.q, where))
         return answer(
             cached,
             if_none_match,
@@ -254,8 +291,6 @@ class ProductService:
     async def _page(self, selection: Selection, start: PageStart) -> Rendered:
         db = self._db.database
         counted = await product_rows.count(db, selection=selection, cap=TOTAL_CAP)
-        exact = counted <= TOTAL_CAP
-        total = min(counted, TOTAL_CAP)
         # One row more than the page shows: whether there is a next page, without counting.
         rows = await product_rows.page(
             db,
@@ -264,22 +299,18 @@ class ProductService:
             offset=0 if start.page is None else offset_of(start.page, start.page_size),
             after_position=start.position,
         )
-        shown = rows[: start.page_size]
-        next_cursor = cursors.encode(start.fingerprint, shown[-1].keys) if len(rows) > start.page_size else None
-        # Past the capped count the number of pages is unknown: null, never an undercount.
-        pages = page_count(total, start.page_size) if exact else None
-        body = serialized(
-            ProductPage.model_construct(
-                items=[to_product(row.record) for row in shown],
-                total=total,
-                total_exact=exact,
-                page=start.page,
-                page_size=start.page_size,
-                pages=pages,
-                next_cursor=next_cursor,
-            )
-        )
-        return Rendered(body, Paging(last=pages, has_next=next_cursor is not None, next_cursor=next_cursor))
+        return rendered([(row.record, row.keys) for row in rows], counted, start)
+
+    async def _search_page(self, q: str, start: PageStart) -> Rendered:
+        """A page of the ranked search (impl/db/search.py), its total counted as lists count theirs."""
+        db = self._db.database
+        counted = await product_search.count_matches(db, query=q, cap=TOTAL_CAP)
+        hits = []
+        if counted:
+            after = None if start.position is None else search_key(start.position)
+            offset = 0 if start.page is None else offset_of(start.page, start.page_size)
+            hits = await product_search.search(db, query=q, limit=start.page_size + 1, offset=offset, after=after)
+        return rendered([(hit.record, hit.key) for hit in hits], counted, start)
 
     async def _detail(self, product_id: UUID) -> bytes:
         record = await product_rows.get_live(self._db.database, product_id=product_id)
