@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from databases import Database
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from .products import ProductRecord
 from .records import columns_for, record_of
@@ -55,9 +55,7 @@ async def live_rows_of(db: Database, *, ids: Sequence[UUID]) -> list[EmbeddingRo
     """The live products among `ids`, in no particular order."""
     if not ids:
         return []
-    # One typed bind per id: `databases` does not run an expanding IN's values through the Uuid type on SQLite.
-    match = or_(*(products.c.id == product_id for product_id in ids))
-    rows = await db.fetch_all(select(*_ROW_COLUMNS).where(match, LIVE))
+    rows = await db.fetch_all(select(*_ROW_COLUMNS).where(_one_of(ids), LIVE))
     return [record_of(EmbeddingRow, row) for row in rows]
 
 
@@ -76,10 +74,13 @@ async def live_products(db: Database, *, ids: Sequence[UUID]) -> list[ProductRec
     """The live products among `ids`, in no particular order."""
     if not ids:
         return []
-    # One typed bind per id: `databases` does not run an expanding IN's values through the Uuid type on SQLite.
-    match = or_(*(products.c.id == product_id for product_id in ids))
-    rows = await db.fetch_all(select(*_PRODUCT_COLUMNS).where(match, LIVE))
+    rows = await db.fetch_all(select(*_PRODUCT_COLUMNS).where(_one_of(ids), LIVE))
     return [record_of(ProductRecord, row) for row in rows]
+
+
+def _one_of(ids: Sequence[UUID]) -> ColumnElement[bool]:
+    # One typed bind per id: `databases` does not run an expanding IN's values through the Uuid type on SQLite.
+    return or_(*(products.c.id == product_id for product_id in ids))
 
 
 async def count_live(db: Database) -> int:
