@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import asyncpg
 import redis
@@ -71,10 +71,14 @@ from impl.db.migrate import upgrade
 from impl.db.tables import products as products_table
 from impl.embeddings import MODEL_NAME, load_embedder, product_text, text_sha256, to_bytes
 from impl.settings import Settings
+from scripts import bench_catalog as catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 RESERVED_PORTS = {8000, 18080, 18081}  # scripts/serve's default and other tools' benchmarks
 CONFIGS = ("embedded", "postgres")
+# Issue 17's catalogue at size (scripts/bench_catalog.py); import_reads: cached_detail while an import runs.
+SEARCH_KIND_SCENARIOS = tuple(f"search_{kind}" for kind in catalog.SEARCH_KINDS)
+CATALOG_SCENARIOS = ("search_mix", *SEARCH_KIND_SCENARIOS, "list_sorted", "cursor_deep", "smart_search", "import_reads")
 SCENARIOS = (
     "hello",
     "cached_detail",
@@ -84,6 +88,7 @@ SCENARIOS = (
     "auth_me",
     "reads_under_logins",
     "create_product",
+    *CATALOG_SCENARIOS,
 )
 WRK_MISSING = "wrk not found: install it with `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`"
 ADMIN_USERNAME = "benchadmin"
@@ -459,6 +464,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    earlier_peak_kib: int = 0  # VmHWM before the last reset_peak_rss
 
     @property
     def base(self) -> str:
@@ -487,6 +493,18 @@ class Server:
         return result
 
     def peak_rss_kib(self) -> int | None:
+        """The highest resident memory since start-up, across every reset_peak_rss."""
+        current = self.vm_hwm_kib()
+        return max(self.earlier_peak_kib, current) if current is not None else None
+
+    def reset_peak_rss(self) -> None:
+        """From now on VmHWM is one scenario's peak (Linux's clear_refs 5); the run's peak is kept aside."""
+        self.earlier_peak_kib = max(self.earlier_peak_kib, self.vm_hwm_kib() or 0)
+        with suppress(OSError):
+            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+
+    def vm_hwm_kib(self) -> int | None:
+        """The peak resident memory since start-up or the last reset_peak_rss."""
         try:
             for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -630,6 +648,7 @@ class WrkRun:
     server_cpu_pct: float | None = None  # the server process, % of one core (100: saturated)
     database_cpu_pct: float | None = None  # every PostgreSQL and Redis process
     other_cpu_pct: float | None = None  # everything else but wrk: noise
+    peak_rss_kib: int | None = None  # the API worker's VmHWM over the scenario
 
     @property
     def rps(self) -> float:
@@ -719,6 +738,17 @@ class Plan:
     duration: int
     warmup: int
     logins: int
+    catalog: CatalogPlan
+
+
+@dataclass
+class CatalogPlan:
+    """What the catalogue-at-size scenarios request (scripts/bench_catalog.py)."""
+
+    searches: dict[str, list[str]]  # per kind
+    sorted_lists: list[str]
+    smart: list[str]
+    import_rows: int
 
 
 @dataclass
@@ -731,6 +761,8 @@ class ConfigResult:
     peak_rss_kib: int | None = None
     versions: dict[str, str] = field(default_factory=dict)
     failure: str | None = None
+    walk: catalog.Walk | None = None
+    transfers: list[catalog.Transfer] = field(default_factory=list)
 
 
 def server_env(
@@ -938,7 +970,14 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
         run([sys.executable, "-m", "impl.db.migrate"], env=env, timeout=300)
 
         def measure(
-            scenario: str, server: Server, target: str, script: str, *, warmup: bool = True, connections: int = 0
+            scenario: str,
+            server: Server,
+            target: str,
+            script: str,
+            *,
+            warmup: bool = True,
+            connections: int = 0,
+            duration: int = 0,
         ) -> WrkRun:
             """One scenario; `warmup`: after --warmup seconds of the same load (not for uncached scenarios)."""
             log(f"{name}: {scenario}")
@@ -946,9 +985,12 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
                 server.wait_idle()
                 wrk.run(f"{name}-{scenario}-warmup", target, script, plan.warmup, connections=connections)
             server.wait_idle()
+            server.reset_peak_rss()
+            seconds = duration or plan.duration
             outcome = server.watch(
-                lambda: wrk.run(f"{name}-{scenario}", target, script, plan.duration, connections=connections)
+                lambda: wrk.run(f"{name}-{scenario}", target, script, seconds, connections=connections)
             )
+            outcome.peak_rss_kib = server.vm_hwm_kib()
             result.scenarios[scenario] = outcome
             return outcome
 
@@ -1017,14 +1059,121 @@ end
 """
         script = lua_script(method="POST", headers={**bearer, "Content-Type": "application/json"}, request=create)
         measure("create_product", api, base + "/api/v1/products", script, warmup=False)
+        run_catalog_reads(result, plan, api, measure, uncached)
         # Last: a slow search leaves queued work behind that would slow whatever ran next.
         searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
         preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
         search_script = lua_script(paths=searches, seed=plan.seed)
         measure("uncached_search", api, base + "/", search_script, warmup=False, connections=uncached)
+        # After every read scenario: the import adds --import-rows products to the catalogue.
+        run_transfers(result, plan, api, wrk, token, detail, work)
         api.wait_idle()
         result.peak_rss_kib = api.peak_rss_kib()
         api.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# The catalogue at size (issue 17): search mix, deep pages, smart search, import and export.
+
+
+class Measure(Protocol):
+    def __call__(
+        self, scenario: str, server: Server, target: str, script: str, *, warmup: bool = ..., connections: int = ...,
+        duration: int = ...,
+    ) -> WrkRun: ...  # fmt: skip
+
+
+IMPORT_SKU_PREFIX = "IMPORT-"
+
+
+def catalog_plan(sample: Sequence[Product], seed: int, import_rows: int) -> CatalogPlan:
+    """The catalogue scenarios' requests, from products that are loaded (`sample`: the first ones generated)."""
+    searches = catalog.search_paths([p.name for p in sample], [p.sku for p in sample], CATEGORIES, seed)
+    return CatalogPlan(
+        searches=searches,
+        sorted_lists=catalog.sorted_list_paths(CATEGORIES, PAGE_SIZE, seed),
+        smart=catalog.smart_queries(ADJECTIVES, MATERIALS, NOUNS, PHRASES, seed),
+        import_rows=import_rows,
+    )
+
+
+def lua_in_order(paths: Sequence[str]) -> str:
+    """Each request the next of `paths` (wrk -t1: one counter for every connection), so none repeats
+    before the list is used up."""
+    table = "local paths = {\n" + ",\n".join(lua_string(path) for path in paths) + "\n}"
+    return lua_script(
+        request=table + "\nlocal next_path = 0\nrequest = function()\n  next_path = next_path % #paths + 1\n"
+        "  return wrk.format(nil, paths[next_path])\nend"
+    )
+
+
+def run_catalog_reads(result: ConfigResult, plan: Plan, api: Server, measure: Measure, uncached: int) -> None:
+    """search_mix, search_<kind>, list_sorted, cursor_deep, smart_search: at `uncached` connections, no warm-up.
+
+    The mix takes every other path of each kind and the per-kind runs the rest, so neither repeats the other's.
+    """
+    base, searches = api.base, plan.catalog.searches
+    preflight(base, [paths[0] for paths in searches.values()], "search_mix")
+    short = max(1, plan.duration // 2)
+    mixed = catalog.mix({kind: paths[::2] for kind, paths in searches.items()})
+    measure("search_mix", api, base + "/", lua_in_order(mixed), warmup=False, connections=uncached)
+    for kind in catalog.SEARCH_KINDS:
+        script = lua_in_order(searches[kind][1::2])
+        measure(f"search_{kind}", api, base + "/", script, warmup=False, connections=uncached, duration=short)
+
+    lists = plan.catalog.sorted_lists
+    preflight(base, lists[:3], "list_sorted")
+    measure("list_sorted", api, base + "/", lua_in_order(lists), warmup=False, connections=uncached)
+
+    log(f"{result.name}: walking cursors for cursor_deep")
+    api.wait_idle()
+    try:
+        walk = catalog.walk_cursors(lambda path: http("GET", base + path)[::2], plan.count, plan.seed)
+    except ValueError as error:
+        raise BenchFailure(str(error)) from error
+    result.walk = walk
+    preflight(base, walk.paths[:3], "cursor_deep")
+    measure("cursor_deep", api, base + "/", lua_in_order(walk.paths), warmup=False, connections=uncached)
+
+    preflight(base, plan.catalog.smart[:3], "smart_search")
+    measure("smart_search", api, base + "/", lua_in_order(plan.catalog.smart), warmup=False, connections=uncached)
+
+
+def run_transfers(result: ConfigResult, plan: Plan, api: Server, wrk: Wrk, token: str, detail: str, work: Path) -> None:
+    """The export of the loaded catalogue, then the import of --import-rows new products with cached reads
+    of `detail` alongside (import_reads, at --connections like cached_detail, its idle counterpart)."""
+    name = result.name
+    log(f"{name}: export")
+    api.wait_idle()
+    api.reset_peak_rss()
+    result.transfers.append(catalog.export_all(api.port, token, api.process.pid))
+
+    ndjson = work / "import.ndjson"
+    products = generate(plan.catalog.import_rows, plan.seed + 1, plan.now)
+    rows = catalog.write_ndjson(
+        ndjson,
+        (
+            (p.name, p.description, p.price_cents, p.stock, p.category, f"{IMPORT_SKU_PREFIX}{index}")
+            for index, p in enumerate(products)
+        ),
+    )
+    log(f"{name}: import of {rows:,} products, with cached reads alongside (import_reads)")
+    warm(api.base, detail, "import_reads")
+    api.wait_idle()
+    api.reset_peak_rss()
+    reads = wrk.start(f"{name}-import_reads", api.base + detail, lua_script(), catalog.TRANSFER_TIMEOUT_S)
+
+    def import_then_stop_reads() -> WrkRun:
+        try:
+            result.transfers.append(catalog.import_file(api.port, token, ndjson, rows, api.process.pid))
+        finally:
+            reads.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+        return wrk.finish(f"{name}-import_reads", reads)
+
+    outcome = api.watch(import_then_stop_reads, also_wrk=[reads.pid])
+    outcome.peak_rss_kib = api.vm_hwm_kib()
+    result.scenarios["import_reads"] = outcome
+    ndjson.unlink()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1048,6 +1197,7 @@ def scenario_record(config: ConfigResult, scenario: str, outcome: WrkRun, connec
         "cache": outcome.cache,
         "ratio_to_hello": round(outcome.rps / hello.rps, 4) if hello and hello.rps else None,
         "server_cpu_pct": outcome.server_cpu_pct,
+        "peak_rss_kib": outcome.peak_rss_kib,
         "database_cpu_pct": outcome.database_cpu_pct,
         "other_cpu_pct": outcome.other_cpu_pct,
     }
@@ -1073,6 +1223,44 @@ def scenario_record(config: ConfigResult, scenario: str, outcome: WrkRun, connec
     return record
 
 
+def transfer_record(transfer: catalog.Transfer) -> dict[str, Any]:
+    return {
+        "operation": transfer.operation,
+        "status": transfer.status,
+        "rows": transfer.rows,
+        "seconds": round(transfer.seconds, 3),
+        "rows_per_s": round(transfer.rows_per_s, 1),
+        "errors": transfer.errors,
+        "rss_before_kib": transfer.rss_before_kib,
+        "rss_peak_kib": transfer.rss_peak_kib,
+        "report": transfer.report,
+        "problem": transfer.problem,
+    }
+
+
+def print_catalog_summary(config: ConfigResult) -> None:
+    """The cursor walk, the export and the import, and the import's cached reads against idle ones."""
+    if config.walk:
+        walk = config.walk
+        print(
+            f"{config.name}: cursor_deep: cursors reached by {walk.requests:,} next_cursor requests in"
+            f" {walk.seconds:.1f} s, down to {walk.deepest:,} products deep"
+        )
+    for transfer in config.transfers:
+        print(
+            f"{config.name}: {transfer.operation}: {transfer.rows:,} rows in {transfer.seconds:.1f} s"
+            f" ({transfer.rows_per_s:,.0f} rows/s), status {transfer.status}, {transfer.errors:,} errors;"
+            f" worker RSS {transfer.rss_before_kib / 1024:.0f} MiB before, {transfer.rss_peak_kib / 1024:.0f} MiB"
+            " at its peak meanwhile"
+        )
+    during, idle = config.scenarios.get("import_reads"), config.scenarios.get("cached_detail")
+    if during and idle and during.requests and idle.p99_ms:
+        print(
+            f"{config.name}: cached reads during the import: p99 {during.p99_ms:.2f} ms ="
+            f" {during.p99_ms / idle.p99_ms:.1f}× cached_detail's idle p99 ({idle.p99_ms:.2f} ms)"
+        )
+
+
 def problems(results: Sequence[ConfigResult]) -> list[str]:
     found = []
     for config in results:
@@ -1086,6 +1274,7 @@ def problems(results: Sequence[ConfigResult]) -> list[str]:
                     f"{config.name}/{scenario}: no answer within the {outcome.seconds:.0f} s run (server CPU"
                     f" {percent(outcome.server_cpu_pct)}): every request took longer"
                 )
+        found += [f"{config.name}/{t.operation}: {t.problem}" for t in config.transfers if t.problem]
         if config.logins is not None and config.logins.errors(REFUSED_LOGIN_STATUSES):
             logins = config.logins
             found.append(f"{config.name}/logins: {logins.describe_errors(REFUSED_LOGIN_STATUSES)}")
@@ -1099,7 +1288,7 @@ def percent(value: float | None) -> str:
 def print_table(results: Sequence[ConfigResult], logins: int) -> None:
     header = (
         "configuration", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "vs hello", "cache HIT", "server CPU",
-        "db CPU", "other CPU",
+        "db CPU", "other CPU", "peak RSS MiB",
     )  # fmt: skip
     rows: list[tuple[str, ...]] = []
     for config in results:
@@ -1122,6 +1311,7 @@ def print_table(results: Sequence[ConfigResult], logins: int) -> None:
                     percent(outcome.server_cpu_pct),
                     percent(outcome.database_cpu_pct),
                     percent(outcome.other_cpu_pct),
+                    "-" if outcome.peak_rss_kib is None else f"{outcome.peak_rss_kib / 1024:.0f}",
                 )
             )
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
@@ -1139,7 +1329,8 @@ def print_table(results: Sequence[ConfigResult], logins: int) -> None:
         "\ncache HIT: the answers with X-Cache: HIT"
         "\nserver CPU: the serving process, % of one core (100%: saturated)"
         "\ndb CPU: every PostgreSQL and Redis process, % of one core"
-        "\nother CPU: every other process but wrk, % of one core: noise that slowed the run\n"
+        "\nother CPU: every other process but wrk, % of one core: noise that slowed the run"
+        "\npeak RSS: the worker's VmHWM over the scenario (hello: the hello world's)\n"
     )
     for config in results:
         reads, alone, logs = (
@@ -1156,6 +1347,8 @@ def print_table(results: Sequence[ConfigResult], logins: int) -> None:
                 f" (429/503), {logs.errors(REFUSED_LOGIN_STATUSES):,} errors, p50 {logs.p50_ms:.0f} ms,"
                 f" p99 {logs.p99_ms:.0f} ms"
             )
+    for config in results:
+        print_catalog_summary(config)
     for config in results:
         parts = []
         if config.load_s is not None:
@@ -1240,6 +1433,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     add("--redis-url", metavar="URL", default="redis://127.0.0.1:6379/0", help="Redis for postgres (%(default)s)")
     add("--out", type=Path, metavar="DIR", help="results folder (default bench-results/<UTC timestamp>)")
     add("--logins", type=int, metavar="N", default=8, help="concurrent logins in reads_under_logins (default 8)")
+    add(
+        "--import-rows",
+        type=int,
+        metavar="N",
+        help="products the import scenario adds, last, to the loaded catalogue (default: --products)",
+    )
     add("--timeout", type=int, metavar="S", default=10, help="wrk counts a slower answer as an error (default 10)")
     add("--seed", type=int, default=1, help="data generator seed (default 1)")
     add(
@@ -1259,7 +1458,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args.duration = args.duration if args.duration is not None else 1 if smoke else 10
     args.connections = args.connections if args.connections is not None else 8 if smoke else 32
     args.warmup = args.warmup if args.warmup is not None else 0 if smoke else 2
-    for option in ("products", "duration", "connections", "logins", "timeout"):
+    args.import_rows = args.import_rows if args.import_rows is not None else args.products
+    for option in ("products", "duration", "connections", "logins", "timeout", "import_rows"):
         if getattr(args, option) < 1:
             parser.error(f"--{option} must be at least 1")
     if args.warmup < 0:
@@ -1287,8 +1487,9 @@ def main(argv: Sequence[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     configs = CONFIGS if args.config == "both" else (args.config,)
     now = started.replace(microsecond=0)
-    sample = next(generate(args.products, args.seed, now))
-    names = (product.name for product in generate(min(args.products, 20_000), args.seed, now))
+    first = list(generate(min(args.products, 20_000), args.seed, now))
+    sample = first[0]
+    names = (product.name for product in first)
     plan = Plan(
         count=args.products,
         seed=args.seed,
@@ -1298,6 +1499,7 @@ def main(argv: Sequence[str]) -> int:
         duration=args.duration,
         warmup=args.warmup,
         logins=args.logins,
+        catalog=catalog_plan(first, args.seed, args.import_rows),
     )
     if CORES is None:
         log("not pinning (needs taskset and two cores): servers and wrk share the CPUs")
@@ -1340,6 +1542,7 @@ def main(argv: Sequence[str]) -> int:
             "wrk_threads": 1,
             "timeout_s": args.timeout,
             "logins": args.logins,
+            "import_rows": args.import_rows,
             "seed": args.seed,
             "smoke": args.smoke,
             "access_log": args.access_log,
@@ -1356,6 +1559,17 @@ def main(argv: Sequence[str]) -> int:
                 "index_s": config.index_s,
                 "peak_rss_kib": config.peak_rss_kib,
                 "versions": config.versions,
+                "cursor_walk": (
+                    {
+                        "requests": config.walk.requests,
+                        "seconds": round(config.walk.seconds, 3),
+                        "deepest": config.walk.deepest,
+                        "cursor_requests": len(config.walk.paths),
+                    }
+                    if config.walk
+                    else None
+                ),
+                "transfers": [transfer_record(transfer) for transfer in config.transfers],
             }
             for config in results
         ],
