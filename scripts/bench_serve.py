@@ -19,12 +19,20 @@ cache) and `postgres` (a throwaway database on --postgres-url, dropped at the en
    seconds of the same load) and lua scripts that randomize paths and count statuses and X-Cache:
    hello, cached_detail, cached_list, uncached_list (random category, page 1-50: 2,500 pages, so
    repeats hit the cache; the table shows how many), auth_me, reads_under_logins (cached_detail while 8 logins run
-   at once; 429/503 answers to logins are refused logins, not errors), create_product, and last
-   uncached_search (random 3-5 letters of a product name); the two uncached scenarios at 16
-   connections, the budget's condition.
+   at once; 429/503 answers to logins are refused logins, not errors), create_product; then the
+   catalogue at size (scripts/bench_catalog.py's docstring says what each requests): search_mix (six
+   kinds of term interleaved, each request a different one) and search_rare, search_common,
+   search_two_letter, search_sku, search_multi_word, search_no_match (each kind alone, half as
+   long), list_sorted (a random category, page 1-50, one of five sorts), cursor_deep (cursor pages
+   about 5,000 pages of 20 deep, reached by walking next_cursor), smart_search (varied queries);
+   uncached_search (random 3-5 letters of a product name); and last the export of the catalogue and
+   the import of --import-rows new products (rows/s, the worker's RSS before and at its peak) with
+   import_reads (cached_detail's requests while the import runs, against cached_detail's idle p99).
+   The uncached scenarios run at 16 connections, the budget's condition.
 
 It prints one table (req/s, p50, p99, errors = non-2xx answers and socket errors, req/s relative
-to the hello world of the same configuration), the API worker's peak RSS, and writes results.json
+to the hello world of the same configuration, the worker's peak RSS over the scenario), the cursor
+walk, the export and the import, the API worker's peak RSS over the run, and writes results.json
 and chart.png to --out. It exits 1 when a server fails to start, the loaded data does not read
 back, or any scenario had errors; 2 when wrk is missing. --smoke: 300 products, 1 s per scenario,
 8 connections, no warm-up, both configurations: a quick check that every scenario works.
