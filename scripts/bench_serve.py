@@ -62,7 +62,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -1067,14 +1067,14 @@ end
 """
         script = lua_script(method="POST", headers={**bearer, "Content-Type": "application/json"}, request=create)
         measure("create_product", api, base + "/api/v1/products", script, warmup=False)
-        run_catalog_reads(result, plan, api, measure, uncached)
+        run_catalog_reads(result, plan, api, measure, uncached, only=SCENARIOS)
         # Last: a slow search leaves queued work behind that would slow whatever ran next.
         searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
         preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
         search_script = lua_script(paths=searches, seed=plan.seed)
         measure("uncached_search", api, base + "/", search_script, warmup=False, connections=uncached)
         # After every read scenario: the import adds --import-rows products to the catalogue.
-        run_transfers(result, plan, api, wrk, token, detail, work)
+        run_transfers(result, plan, api, wrk, token, detail, work, only=SCENARIOS)
         api.wait_idle()
         result.peak_rss_kib = api.peak_rss_kib()
         api.stop()
@@ -1115,41 +1115,63 @@ def lua_in_order(paths: Sequence[str]) -> str:
     )
 
 
-def run_catalog_reads(result: ConfigResult, plan: Plan, api: Server, measure: Measure, uncached: int) -> None:
-    """search_mix, search_<kind>, list_sorted, cursor_deep, smart_search: at `uncached` connections, no warm-up.
+def run_catalog_reads(
+    result: ConfigResult, plan: Plan, api: Server, measure: Measure, uncached: int, *, only: Container[str]
+) -> None:
+    """Those of search_mix, search_<kind>, list_sorted, cursor_deep, smart_search that are in `only`: at
+    `uncached` connections, no warm-up.
 
     The mix takes every other path of each kind and the per-kind runs the rest, so neither repeats the other's.
     """
     base, searches = api.base, plan.catalog.searches
-    preflight(base, [paths[0] for paths in searches.values()], "search_mix")
     short = max(1, plan.duration // 2)
-    mixed = catalog.mix({kind: paths[::2] for kind, paths in searches.items()})
-    measure("search_mix", api, base + "/", lua_in_order(mixed), warmup=False, connections=uncached)
+    if "search_mix" in only:
+        preflight(base, [paths[0] for paths in searches.values()], "search_mix")
+        mixed = catalog.mix({kind: paths[::2] for kind, paths in searches.items()})
+        measure("search_mix", api, base + "/", lua_in_order(mixed), warmup=False, connections=uncached)
     for kind in catalog.SEARCH_KINDS:
-        script = lua_in_order(searches[kind][1::2])
-        measure(f"search_{kind}", api, base + "/", script, warmup=False, connections=uncached, duration=short)
+        if f"search_{kind}" in only:
+            script = lua_in_order(searches[kind][1::2])
+            measure(f"search_{kind}", api, base + "/", script, warmup=False, connections=uncached, duration=short)
 
-    lists = plan.catalog.sorted_lists
-    preflight(base, lists[:3], "list_sorted")
-    measure("list_sorted", api, base + "/", lua_in_order(lists), warmup=False, connections=uncached)
+    if "list_sorted" in only:
+        lists = plan.catalog.sorted_lists
+        preflight(base, lists[:3], "list_sorted")
+        measure("list_sorted", api, base + "/", lua_in_order(lists), warmup=False, connections=uncached)
 
-    log(f"{result.name}: walking cursors for cursor_deep")
-    api.wait_idle()
-    try:
-        walk = catalog.walk_cursors(lambda path: http("GET", base + path)[::2], plan.count, plan.seed)
-    except ValueError as error:
-        raise BenchFailure(str(error)) from error
-    result.walk = walk
-    preflight(base, walk.paths[:3], "cursor_deep")
-    measure("cursor_deep", api, base + "/", lua_in_order(walk.paths), warmup=False, connections=uncached)
+    if "cursor_deep" in only:
+        log(f"{result.name}: walking cursors for cursor_deep")
+        api.wait_idle()
+        try:
+            walk = catalog.walk_cursors(lambda path: http("GET", base + path)[::2], plan.count, plan.seed)
+        except ValueError as error:
+            raise BenchFailure(str(error)) from error
+        result.walk = walk
+        preflight(base, walk.paths[:3], "cursor_deep")
+        measure("cursor_deep", api, base + "/", lua_in_order(walk.paths), warmup=False, connections=uncached)
 
-    preflight(base, plan.catalog.smart[:3], "smart_search")
-    measure("smart_search", api, base + "/", lua_in_order(plan.catalog.smart), warmup=False, connections=uncached)
+    if "smart_search" in only:
+        smart = plan.catalog.smart
+        preflight(base, smart[:3], "smart_search")
+        measure("smart_search", api, base + "/", lua_in_order(smart), warmup=False, connections=uncached)
 
 
-def run_transfers(result: ConfigResult, plan: Plan, api: Server, wrk: Wrk, token: str, detail: str, work: Path) -> None:
-    """The export of the loaded catalogue, then the import of --import-rows new products with cached reads
-    of `detail` alongside (import_reads, at --connections like cached_detail, its idle counterpart)."""
+def run_transfers(
+    result: ConfigResult,
+    plan: Plan,
+    api: Server,
+    wrk: Wrk,
+    token: str,
+    detail: str,
+    work: Path,
+    *,
+    only: Container[str],
+) -> None:
+    """When import_reads is in `only`: the export of the loaded catalogue, then the import of --import-rows
+    new products with cached reads of `detail` alongside (import_reads, at --connections like cached_detail,
+    its idle counterpart)."""
+    if "import_reads" not in only:
+        return
     name = result.name
     log(f"{name}: export")
     api.wait_idle()
