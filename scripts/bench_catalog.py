@@ -21,7 +21,7 @@ below ask for, walks the cursors, and runs the import and the export as a client
 - smart_search: `GET /search/smart` over generated descriptions of what a shopper wants.
 - export and import: `GET /products/export` read to its end, and a generated NDJSON file of new
   products (their own SKUs) sent to `POST /products/import` in one streamed body; rows/s, the
-  worker's RSS before and at its peak meanwhile, and (import) cached reads run alongside.
+  worker's RSS before and at its peak meanwhile, and (import) paced cached reads alongside.
 """
 
 from __future__ import annotations
