@@ -72,7 +72,7 @@ def search_paths(
         }
     )
     pairs = sorted({word[i : i + 2] for word in words for i in range(len(word) - 1)})
-    multi = sorted({_two_in_order(name, rng) for name in names if len(name.split()) >= 2})
+    multi = sorted({_two_in_order(name, rng) for name in names})
     terms = {
         "rare": sorted(set(names)),
         "common": words,
@@ -88,6 +88,25 @@ def search_paths(
             f"/api/v1/products/search?q={urllib.parse.quote(term)}&page_size={size}" for term, size in chosen
         ]
     return paths
+
+
+def search_answer_problem(kind: str, path: str, status: int, body: Any) -> str | None:
+    """Why an answer to one of `kind`'s searches shows that the kind is not what it says; None when it is.
+
+    Every kind but no_match is made of loaded products' own words, so it finds at least one; a SKU finds
+    its product first (an exact SKU ranks first); no_match finds nothing.
+    """
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        return f"{kind}: GET {path} answered {status}: {body!r}"[:500]
+    term = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["q"][0]
+    items, total = body["items"], body.get("total")
+    if kind == "no_match":
+        return None if total == 0 else f"no_match: {term!r} found {total} products"
+    if not items:
+        return f"{kind}: {term!r} found nothing"
+    if kind == "sku" and items[0].get("sku") != term:
+        return f"sku: {term!r} found {items[0].get('sku')!r} first"
+    return None
 
 
 def mix(paths: dict[str, list[str]]) -> list[str]:
@@ -111,7 +130,8 @@ def _pairs(terms: Sequence[str], rng: random.Random) -> list[tuple[str, int]]:
 
 
 def _two_in_order(name: str, rng: random.Random) -> str:
-    words = name.lower().split()
+    """Two words of a generated name (at least four: brand, adjective, material, noun), in order."""
+    words = [word for word in name.lower().split() if word.replace("-", "").isalpha()]
     first, second = sorted(rng.sample(range(len(words)), 2))
     return f"{words[first]} {words[second]}"
 
