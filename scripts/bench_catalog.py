@@ -8,7 +8,7 @@ below ask for, walks the cursors, and runs the import and the export as a client
   cache HIT column says how many did). The kinds, from the generated catalogue's own words:
   `rare` a whole product name (one or two matches at 1M products), `common` one whole word of the
   vocabulary (1-5% of the catalogue), `two_letter` two letters of a word, `sku` an exact SKU,
-  `multi_word` two words of one name in order ("oak kettle", ~0.1%), `no_match` letters no product
+  `multi_word` two neighbouring words of one name ("oak kettle", ~0.1%), `no_match` letters no product
   holds. search_mix interleaves them (the budget's line); the per-kind runs say which kind is slow.
 - list_sorted: `GET /products` by number, pages 1-50 of a random category in one of five sorts.
 - cursor_deep: `GET /products` by cursor, about 5,000 pages of 20 deep. A cursor is opaque, so it
@@ -40,6 +40,7 @@ from typing import Any
 SEARCH_KINDS = ("rare", "common", "two_letter", "sku", "multi_word", "no_match")
 REQUESTS_PER_KIND = 6_000  # distinct (term, page_size) pairs per kind: half for search_mix, half for its own run
 PAGE_SIZES = tuple(range(11, 31))  # a different page size makes a different cache key, at about the same work
+CHECK_PAGE_SIZE = 10  # the checks before the search scenarios: a cache key none of their requests has
 LIST_SORTS = (("price", "asc"), ("price", "desc"), ("name", "asc"), ("created_at", "desc"), ("stock", "desc"))
 LIST_PAGES = 50
 CURSOR_SORTS = (("price", "asc"), ("created_at", "desc"))
@@ -51,6 +52,7 @@ NO_MATCH_LETTERS = "jqxzvkw"
 TRANSFER_TIMEOUT_S = 3_600
 CHUNK = 1 << 20
 
+SEARCH_PATH = "/api/v1/products/search"
 Get = Callable[[str], tuple[int, Any]]  # path -> (status, JSON body)
 
 
@@ -84,21 +86,29 @@ def search_paths(
     paths: dict[str, list[str]] = {}
     for kind in SEARCH_KINDS:
         chosen = _pairs(terms[kind], rng)
-        paths[kind] = [
-            f"/api/v1/products/search?q={urllib.parse.quote(term)}&page_size={size}" for term, size in chosen
-        ]
+        paths[kind] = [f"{SEARCH_PATH}?q={urllib.parse.quote(term)}&page_size={size}" for term, size in chosen]
     return paths
 
 
-def search_answer_problem(kind: str, path: str, status: int, body: Any) -> str | None:
-    """Why an answer to one of `kind`'s searches shows that the kind is not what it says; None when it is.
+def search_checks(paths: dict[str, list[str]], per_kind: int = 3) -> list[tuple[str, str, str]]:
+    """(kind, term, path) for the first terms of each kind, at CHECK_PAGE_SIZE: asking them does not warm
+    the cache for the scenarios."""
+    checks = []
+    for kind, kind_paths in paths.items():
+        for path in kind_paths[:per_kind]:
+            term = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["q"][0]
+            checks.append((kind, term, f"{SEARCH_PATH}?q={urllib.parse.quote(term)}&page_size={CHECK_PAGE_SIZE}"))
+    return checks
+
+
+def search_answer_problem(kind: str, term: str, status: int, body: Any) -> str | None:
+    """Why an answer to a search for `term` shows that `kind` is not what it says; None when it is.
 
     Every kind but no_match is made of loaded products' own words, so it finds at least one; a SKU finds
     its product first (an exact SKU ranks first); no_match finds nothing.
     """
     if status != 200 or not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        return f"{kind}: GET {path} answered {status}: {body!r}"[:500]
-    term = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["q"][0]
+        return f"{kind}: the search for {term!r} answered {status}: {body!r}"[:500]
     items, total = body["items"], body.get("total")
     if kind == "no_match":
         return None if total == 0 else f"no_match: {term!r} found {total} products"
@@ -130,10 +140,12 @@ def _pairs(terms: Sequence[str], rng: random.Random) -> list[tuple[str, int]]:
 
 
 def _two_in_order(name: str, rng: random.Random) -> str:
-    """Two words of a generated name (at least four: brand, adjective, material, noun), in order."""
-    words = [word for word in name.lower().split() if word.replace("-", "").isalpha()]
-    first, second = sorted(rng.sample(range(len(words)), 2))
-    return f"{words[first]} {words[second]}"
+    """Two neighbouring words of a generated name (brand, adjective, material, noun): a search by
+    substring finds them as well as one by words."""
+    words = name.lower().split()
+    starts = [i for i in range(len(words) - 1) if all(w.replace("-", "").isalpha() for w in words[i : i + 2])]
+    first = rng.choice(starts)
+    return f"{words[first]} {words[first + 1]}"
 
 
 def _no_match_terms(words: Sequence[str], pairs: Sequence[str], rng: random.Random) -> list[str]:
