@@ -23,12 +23,23 @@ cache) and `postgres` (a throwaway database on --postgres-url, dropped at the en
    the access log on, whatever --access-log says), cached_list, uncached_list (random category,
    page 1-50: 2,500 pages, so repeats hit the cache; the table shows how many), auth_me,
    reads_under_logins (cached_detail while 8 logins run at once; 429/503 answers to logins are
-   refused logins, not errors), create_product, and last uncached_search (random 3-5 letters of a
-   product name); the two uncached scenarios at 16 connections, the budget's condition.
+   refused logins, not errors), create_product; then the
+   catalogue at size (scripts/bench_catalog.py's docstring says what each requests): search_mix (six
+   kinds of term interleaved, each request a different one) and search_rare, search_common,
+   search_two_letter, search_sku, search_multi_word, search_no_match (each kind alone, half as
+   long), list_sorted (a random category, page 1-50, one of five sorts), cursor_deep (cursor pages
+   about 5,000 pages of 20 deep, reached by walking next_cursor), smart_search (varied queries);
+   uncached_search (random 3-5 letters of a product name); and last the export of the catalogue and
+   the import of --import-rows new products (rows/s, the worker's RSS before and at its peak):
+   idle_reads (cached_detail's request paced, 4 connections 5 ms apart: a shop's reads, not a
+   saturating load that would take the core from the import) and import_reads (the same while
+   the import runs; its p99 against idle_reads').
+   The uncached scenarios run at 16 connections, the budget's condition.
 
 It prints one table (req/s, p50, p99, errors = non-2xx answers and socket errors, req/s relative
-to the hello world of the same configuration), the API worker's peak RSS, and writes results.json,
-chart.png and the servers' logs to --out. It exits 1 when a server fails to start, the loaded data does not read
+to the hello world of the same configuration, the worker's peak RSS over the scenario), the cursor
+walk, the export and the import, the API worker's peak RSS over the run, and writes results.json
+and chart.png to --out. It exits 1 when a server fails to start, the loaded data does not read
 back, or any scenario had errors; 2 when wrk is missing. --smoke: 300 products, 1 s per scenario,
 8 connections, no warm-up, both configurations: a quick check that every scenario works.
 --scenarios runs only the ones named (and the hello world, which every ratio needs).
@@ -58,13 +69,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import asyncpg
 import redis
@@ -75,10 +86,17 @@ from impl.db.migrate import upgrade
 from impl.db.tables import products as products_table
 from impl.embeddings import MODEL_NAME, load_embedder, product_text, text_sha256, to_bytes
 from impl.settings import Settings
+from scripts import bench_catalog as catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 RESERVED_PORTS = {8000, 18080, 18081}  # scripts/serve's default and other tools' benchmarks
 CONFIGS = ("embedded", "postgres")
+# Issue 17's catalogue at size (scripts/bench_catalog.py). idle_reads: cached_detail's request paced (4
+# connections, 5 ms between requests); import_reads: the same while an import runs.
+SEARCH_KIND_SCENARIOS = tuple(f"search_{kind}" for kind in catalog.SEARCH_KINDS)
+CATALOG_SCENARIOS = (
+    "search_mix", *SEARCH_KIND_SCENARIOS, "list_sorted", "cursor_deep", "smart_search", "idle_reads", "import_reads",
+)  # fmt: skip
 SCENARIOS = (
     "hello",
     "cached_detail",
@@ -90,6 +108,7 @@ SCENARIOS = (
     "auth_me",
     "reads_under_logins",
     "create_product",
+    *CATALOG_SCENARIOS,
 )
 WRK_MISSING = "wrk not found: install it with `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`"
 ADMIN_USERNAME = "benchadmin"
@@ -98,6 +117,8 @@ PAGE_SIZE = 20
 LIST_PAGES = 50
 # The issue's budget for uncached reads is stated at 16 connections (it caps the smoke's 8 too).
 UNCACHED_CONNECTIONS = 16
+# The import's default size: at a few thousand rows/s, a million would take longer than the rest of the run.
+IMPORT_ROWS = 100_000
 SEARCH_TERMS = 3000
 LOGIN_TIMEOUT_S = 30
 REFUSED_LOGIN_STATUSES = (429, 503)  # hashing saturated: the server sheds the login; not an error
@@ -469,6 +490,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    earlier_peak_kib: int = 0  # VmHWM before the last reset_peak_rss
 
     @property
     def base(self) -> str:
@@ -497,6 +519,18 @@ class Server:
         return result
 
     def peak_rss_kib(self) -> int | None:
+        """The highest resident memory since start-up, across every reset_peak_rss."""
+        current = self.vm_hwm_kib()
+        return max(self.earlier_peak_kib, current) if current is not None else None
+
+    def reset_peak_rss(self) -> None:
+        """From now on VmHWM is one scenario's peak (Linux's clear_refs 5); the run's peak is kept aside."""
+        self.earlier_peak_kib = max(self.earlier_peak_kib, self.vm_hwm_kib() or 0)
+        with suppress(OSError):
+            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+
+    def vm_hwm_kib(self) -> int | None:
+        """The peak resident memory since start-up or the last reset_peak_rss."""
         try:
             for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -646,6 +680,7 @@ class WrkRun:
     server_cpu_pct: float | None = None  # the server process, % of one core (100: saturated)
     database_cpu_pct: float | None = None  # every PostgreSQL and Redis process
     other_cpu_pct: float | None = None  # everything else but wrk: noise
+    peak_rss_kib: int | None = None  # the API worker's VmHWM over the scenario
 
     @property
     def rps(self) -> float:
@@ -736,6 +771,17 @@ class Plan:
     warmup: int
     logins: int
     scenarios: frozenset[str]  # the ones to run (hello always runs)
+    catalog: CatalogPlan
+
+
+@dataclass
+class CatalogPlan:
+    """What the catalogue-at-size scenarios request (scripts/bench_catalog.py)."""
+
+    searches: dict[str, list[str]]  # per kind
+    sorted_lists: list[str]
+    smart: list[str]
+    import_rows: int
 
 
 @dataclass
@@ -748,6 +794,8 @@ class ConfigResult:
     peak_rss_kib: int | None = None
     versions: dict[str, str] = field(default_factory=dict)
     failure: str | None = None
+    walk: catalog.Walk | None = None
+    transfers: list[catalog.Transfer] = field(default_factory=list)
 
 
 def server_env(
@@ -970,7 +1018,14 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
         run([sys.executable, "-m", "impl.db.migrate"], env=env, timeout=300)
 
         def measure(
-            scenario: str, server: Server, target: str, script: str, *, warmup: bool = True, connections: int = 0
+            scenario: str,
+            server: Server,
+            target: str,
+            script: str,
+            *,
+            warmup: bool = True,
+            connections: int = 0,
+            duration: int = 0,
         ) -> WrkRun:
             """One scenario; `warmup`: after --warmup seconds of the same load (not for uncached scenarios)."""
             log(f"{name}: {scenario}")
@@ -978,9 +1033,12 @@ def run_configuration(result: ConfigResult, plan: Plan, args: argparse.Namespace
                 server.wait_idle()
                 wrk.run(f"{name}-{scenario}-warmup", target, script, plan.warmup, connections=connections)
             server.wait_idle()
+            server.reset_peak_rss()
+            seconds = duration or plan.duration
             outcome = server.watch(
-                lambda: wrk.run(f"{name}-{scenario}", target, script, plan.duration, connections=connections)
+                lambda: wrk.run(f"{name}-{scenario}", target, script, seconds, connections=connections)
             )
+            outcome.peak_rss_kib = server.vm_hwm_kib()
             result.scenarios[scenario] = outcome
             return outcome
 
@@ -1050,12 +1108,15 @@ end
 """
             script = lua_script(method="POST", headers={**bearer, "Content-Type": "application/json"}, request=create)
             measure("create_product", api, base + "/api/v1/products", script, warmup=False)
+        run_catalog_reads(result, plan, api, measure, uncached, only=plan.scenarios)
         if wanted("uncached_search"):
             # Last: a slow search leaves queued work behind that would slow whatever ran next.
             searches = [f"/api/v1/products/search?q={urllib.parse.quote(term)}" for term in plan.terms]
             preflight(base, searches[:: max(1, len(searches) // 3)], "uncached_search")
             search_script = lua_script(paths=searches, seed=plan.seed)
             measure("uncached_search", api, base + "/", search_script, warmup=False, connections=uncached)
+        # After every read scenario: the import adds --import-rows products to the catalogue.
+        run_transfers(result, plan, api, wrk, token, detail, work, only=plan.scenarios)
         api.wait_idle()
         result.peak_rss_kib = api.peak_rss_kib()
         api.stop()
@@ -1086,6 +1147,158 @@ def reads_under_logins(result: ConfigResult, plan: Plan, api: Server, wrk: Wrk, 
 
 
 # ------------------------------------------------------------------------------------------------
+# The catalogue at size (issue 17): search mix, deep pages, smart search, import and export.
+
+
+class Measure(Protocol):
+    def __call__(
+        self, scenario: str, server: Server, target: str, script: str, *, warmup: bool = ..., connections: int = ...,
+        duration: int = ...,
+    ) -> WrkRun: ...  # fmt: skip
+
+
+IMPORT_SKU_PREFIX = "IMPORT-"
+PACED_READ_CONNECTIONS = 4  # idle_reads and import_reads: at most 4 x 1000 / 5 = 800 reads/s
+PACED_READ_DELAY_MS = 5
+
+
+def catalog_plan(sample: Sequence[Product], seed: int, import_rows: int) -> CatalogPlan:
+    """The catalogue scenarios' requests, from products that are loaded (`sample`: the first ones generated)."""
+    searches = catalog.search_paths([p.name for p in sample], [p.sku for p in sample], CATEGORIES, seed)
+    return CatalogPlan(
+        searches=searches,
+        sorted_lists=catalog.sorted_list_paths(CATEGORIES, PAGE_SIZE, seed),
+        smart=catalog.smart_queries(ADJECTIVES, MATERIALS, NOUNS, PHRASES, seed),
+        import_rows=import_rows,
+    )
+
+
+def lua_in_order(paths: Sequence[str]) -> str:
+    """Each request the next of `paths` (wrk -t1: one counter for every connection), so none repeats
+    before the list is used up."""
+    table = "local paths = {\n" + ",\n".join(lua_string(path) for path in paths) + "\n}"
+    return lua_script(
+        request=table + "\nlocal next_path = 0\nrequest = function()\n  next_path = next_path % #paths + 1\n"
+        "  return wrk.format(nil, paths[next_path])\nend"
+    )
+
+
+def check_search_kinds(base: str, searches: dict[str, list[str]]) -> None:
+    """The first searches of each kind find what the kind says (scripts/bench_catalog.py)."""
+    for kind, term, path in catalog.search_checks(searches):
+        status, _, body = http("GET", base + path)
+        problem = catalog.search_answer_problem(kind, term, status, body)
+        if problem:
+            raise BenchFailure(f"search_mix: {problem}")
+
+
+def run_catalog_reads(
+    result: ConfigResult, plan: Plan, api: Server, measure: Measure, uncached: int, *, only: Container[str]
+) -> None:
+    """Those of search_mix, search_<kind>, list_sorted, cursor_deep, smart_search that are in `only`: at
+    `uncached` connections, no warm-up.
+
+    The mix takes every other path of each kind and the per-kind runs the rest, so neither repeats the other's.
+    """
+    base, searches = api.base, plan.catalog.searches
+    short = max(1, plan.duration // 2)
+    if "search_mix" in only:
+        check_search_kinds(base, searches)
+        mixed = catalog.mix({kind: paths[::2] for kind, paths in searches.items()})
+        measure("search_mix", api, base + "/", lua_in_order(mixed), warmup=False, connections=uncached)
+    for kind in catalog.SEARCH_KINDS:
+        if f"search_{kind}" in only:
+            script = lua_in_order(searches[kind][1::2])
+            measure(f"search_{kind}", api, base + "/", script, warmup=False, connections=uncached, duration=short)
+
+    if "list_sorted" in only:
+        lists = plan.catalog.sorted_lists
+        preflight(base, lists[-3:], "list_sorted")  # the end: in-order requests reach it last
+        measure("list_sorted", api, base + "/", lua_in_order(lists), warmup=False, connections=uncached)
+
+    if "cursor_deep" in only:
+        log(f"{result.name}: walking cursors for cursor_deep")
+        api.wait_idle()
+        try:
+            walk = catalog.walk_cursors(lambda path: http("GET", base + path)[::2], plan.count, plan.seed)
+        except ValueError as error:
+            raise BenchFailure(str(error)) from error
+        result.walk = walk
+        preflight(base, walk.paths[-3:], "cursor_deep")
+        measure("cursor_deep", api, base + "/", lua_in_order(walk.paths), warmup=False, connections=uncached)
+
+    if "smart_search" in only:
+        smart = plan.catalog.smart
+        preflight(base, smart[-3:], "smart_search")
+        measure("smart_search", api, base + "/", lua_in_order(smart), warmup=False, connections=uncached)
+
+
+def run_transfers(
+    result: ConfigResult,
+    plan: Plan,
+    api: Server,
+    wrk: Wrk,
+    token: str,
+    detail: str,
+    work: Path,
+    *,
+    only: Container[str],
+) -> None:
+    """When import_reads is in `only`: the export of the loaded catalogue, then the import of --import-rows
+    new products with paced cached reads of `detail` alongside (import_reads), the same reads measured idle
+    just before (idle_reads)."""
+    if "import_reads" not in only:
+        return
+    name = result.name
+    log(f"{name}: export")
+    api.wait_idle()
+    api.reset_peak_rss()
+    result.transfers.append(catalog.export_all(api.port, token, api.process.pid))
+
+    ndjson = work / "import.ndjson"
+    products = generate(plan.catalog.import_rows, plan.seed + 1, plan.now)
+    rows = catalog.write_ndjson(
+        ndjson,
+        (
+            (p.name, p.description, p.price_cents, p.stock, p.category, f"{IMPORT_SKU_PREFIX}{index}")
+            for index, p in enumerate(products)
+        ),
+    )
+    # A shop's reads go on during an import; closed-loop reads at full speed would instead take the core
+    # from the import and measure neither. Paced, they leave it most of the core.
+    paced = lua_script(request=f"function delay() return {PACED_READ_DELAY_MS} end")
+    connections = min(PACED_READ_CONNECTIONS, wrk.connections)
+    log(f"{name}: idle_reads")
+    warm(api.base, detail, "idle_reads")
+    api.wait_idle()
+    api.reset_peak_rss()
+    idle = api.watch(
+        lambda: wrk.run(f"{name}-idle_reads", api.base + detail, paced, plan.duration, connections=connections)
+    )
+    idle.peak_rss_kib = api.vm_hwm_kib()
+    result.scenarios["idle_reads"] = idle
+
+    log(f"{name}: import of {rows:,} products, with the same reads alongside (import_reads)")
+    api.wait_idle()
+    api.reset_peak_rss()
+    reads = wrk.start(
+        f"{name}-import_reads", api.base + detail, paced, catalog.TRANSFER_TIMEOUT_S, connections=connections
+    )
+
+    def import_then_stop_reads() -> WrkRun:
+        try:
+            result.transfers.append(catalog.import_file(api.port, token, ndjson, rows, api.process.pid))
+        finally:
+            reads.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+        return wrk.finish(f"{name}-import_reads", reads)
+
+    outcome = api.watch(import_then_stop_reads, also_wrk=[reads.pid])
+    outcome.peak_rss_kib = api.vm_hwm_kib()
+    result.scenarios["import_reads"] = outcome
+    ndjson.unlink()
+
+
+# ------------------------------------------------------------------------------------------------
 # Report.
 
 
@@ -1106,6 +1319,7 @@ def scenario_record(config: ConfigResult, scenario: str, outcome: WrkRun, connec
         "cache": outcome.cache,
         "ratio_to_hello": round(outcome.rps / hello.rps, 4) if hello and hello.rps else None,
         "server_cpu_pct": outcome.server_cpu_pct,
+        "peak_rss_kib": outcome.peak_rss_kib,
         "database_cpu_pct": outcome.database_cpu_pct,
         "other_cpu_pct": outcome.other_cpu_pct,
     }
@@ -1131,6 +1345,44 @@ def scenario_record(config: ConfigResult, scenario: str, outcome: WrkRun, connec
     return record
 
 
+def transfer_record(transfer: catalog.Transfer) -> dict[str, Any]:
+    return {
+        "operation": transfer.operation,
+        "status": transfer.status,
+        "rows": transfer.rows,
+        "seconds": round(transfer.seconds, 3),
+        "rows_per_s": round(transfer.rows_per_s, 1),
+        "errors": transfer.errors,
+        "rss_before_kib": transfer.rss_before_kib,
+        "rss_peak_kib": transfer.rss_peak_kib,
+        "report": transfer.report,
+        "problem": transfer.problem,
+    }
+
+
+def print_catalog_summary(config: ConfigResult) -> None:
+    """The cursor walk, the export and the import, and the import's cached reads against idle ones."""
+    if config.walk:
+        walk = config.walk
+        print(
+            f"{config.name}: cursor_deep: cursors reached by {walk.requests:,} next_cursor requests in"
+            f" {walk.seconds:.1f} s, down to {walk.deepest:,} products deep"
+        )
+    for transfer in config.transfers:
+        print(
+            f"{config.name}: {transfer.operation}: {transfer.rows:,} rows in {transfer.seconds:.1f} s"
+            f" ({transfer.rows_per_s:,.0f} rows/s), status {transfer.status}, {transfer.errors:,} errors;"
+            f" worker RSS {transfer.rss_before_kib / 1024:.0f} MiB before, {transfer.rss_peak_kib / 1024:.0f} MiB"
+            " at its peak meanwhile"
+        )
+    during, idle = config.scenarios.get("import_reads"), config.scenarios.get("idle_reads")
+    if during and idle and during.requests and idle.p99_ms:
+        print(
+            f"{config.name}: paced cached reads during the import: p99 {during.p99_ms:.2f} ms ="
+            f" {during.p99_ms / idle.p99_ms:.1f}× the same reads idle ({idle.p99_ms:.2f} ms)"
+        )
+
+
 def problems(results: Sequence[ConfigResult]) -> list[str]:
     found = []
     for config in results:
@@ -1144,6 +1396,7 @@ def problems(results: Sequence[ConfigResult]) -> list[str]:
                     f"{config.name}/{scenario}: no answer within the {outcome.seconds:.0f} s run (server CPU"
                     f" {percent(outcome.server_cpu_pct)}): every request took longer"
                 )
+        found += [f"{config.name}/{t.operation}: {t.problem}" for t in config.transfers if t.problem]
         if config.logins is not None and config.logins.errors(REFUSED_LOGIN_STATUSES):
             logins = config.logins
             found.append(f"{config.name}/logins: {logins.describe_errors(REFUSED_LOGIN_STATUSES)}")
@@ -1157,7 +1410,7 @@ def percent(value: float | None) -> str:
 def print_table(results: Sequence[ConfigResult], logins: int) -> None:
     header = (
         "configuration", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "vs hello", "cache HIT", "server CPU",
-        "db CPU", "other CPU",
+        "db CPU", "other CPU", "peak RSS MiB",
     )  # fmt: skip
     rows: list[tuple[str, ...]] = []
     for config in results:
@@ -1180,6 +1433,7 @@ def print_table(results: Sequence[ConfigResult], logins: int) -> None:
                     percent(outcome.server_cpu_pct),
                     percent(outcome.database_cpu_pct),
                     percent(outcome.other_cpu_pct),
+                    "-" if outcome.peak_rss_kib is None else f"{outcome.peak_rss_kib / 1024:.0f}",
                 )
             )
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
@@ -1197,7 +1451,8 @@ def print_table(results: Sequence[ConfigResult], logins: int) -> None:
         "\ncache HIT: the answers with X-Cache: HIT"
         "\nserver CPU: the serving process, % of one core (100%: saturated)"
         "\ndb CPU: every PostgreSQL and Redis process, % of one core"
-        "\nother CPU: every other process but wrk, % of one core: noise that slowed the run\n"
+        "\nother CPU: every other process but wrk, % of one core: noise that slowed the run"
+        "\npeak RSS: the worker's VmHWM over the scenario (hello: the hello world's)\n"
     )
     for config in results:
         reads, alone, logs = (
@@ -1214,6 +1469,8 @@ def print_table(results: Sequence[ConfigResult], logins: int) -> None:
                 f" (429/503), {logs.errors(REFUSED_LOGIN_STATUSES):,} errors, p50 {logs.p50_ms:.0f} ms,"
                 f" p99 {logs.p99_ms:.0f} ms"
             )
+    for config in results:
+        print_catalog_summary(config)
     for config in results:
         parts = []
         if config.load_s is not None:
@@ -1298,6 +1555,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     add("--redis-url", metavar="URL", default="redis://127.0.0.1:6379/0", help="Redis for postgres (%(default)s)")
     add("--out", type=Path, metavar="DIR", help="results folder (default bench-results/<UTC timestamp>)")
     add("--logins", type=int, metavar="N", default=8, help="concurrent logins in reads_under_logins (default 8)")
+    add(
+        "--import-rows",
+        type=int,
+        metavar="N",
+        help=f"products the import scenario adds, last, to the loaded catalogue (default: --products, at most"
+        f" {IMPORT_ROWS:,})",
+    )
     add("--timeout", type=int, metavar="S", default=10, help="wrk counts a slower answer as an error (default 10)")
     add("--seed", type=int, default=1, help="data generator seed (default 1)")
     add(
@@ -1330,7 +1594,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args.duration = args.duration if args.duration is not None else 1 if smoke else 10
     args.connections = args.connections if args.connections is not None else 8 if smoke else 32
     args.warmup = args.warmup if args.warmup is not None else 0 if smoke else 2
-    for option in ("products", "duration", "connections", "logins", "timeout"):
+    args.import_rows = args.import_rows if args.import_rows is not None else min(args.products, IMPORT_ROWS)
+    for option in ("products", "duration", "connections", "logins", "timeout", "import_rows"):
         if getattr(args, option) < 1:
             parser.error(f"--{option} must be at least 1")
     if args.warmup < 0:
@@ -1358,8 +1623,9 @@ def main(argv: Sequence[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     configs = CONFIGS if args.config == "both" else (args.config,)
     now = started.replace(microsecond=0)
-    sample = next(generate(args.products, args.seed, now))
-    names = (product.name for product in generate(min(args.products, 20_000), args.seed, now))
+    first = list(generate(min(args.products, 20_000), args.seed, now))
+    sample = first[0]
+    names = (product.name for product in first)
     plan = Plan(
         count=args.products,
         seed=args.seed,
@@ -1370,6 +1636,7 @@ def main(argv: Sequence[str]) -> int:
         warmup=args.warmup,
         logins=args.logins,
         scenarios=args.scenarios,
+        catalog=catalog_plan(first, args.seed, args.import_rows),
     )
     if CORES is None:
         log("not pinning (needs taskset and two cores): servers and wrk share the CPUs")
@@ -1412,6 +1679,7 @@ def main(argv: Sequence[str]) -> int:
             "wrk_threads": 1,
             "timeout_s": args.timeout,
             "logins": args.logins,
+            "import_rows": args.import_rows,
             "seed": args.seed,
             "smoke": args.smoke,
             "access_log": args.access_log,
@@ -1429,6 +1697,17 @@ def main(argv: Sequence[str]) -> int:
                 "index_s": config.index_s,
                 "peak_rss_kib": config.peak_rss_kib,
                 "versions": config.versions,
+                "cursor_walk": (
+                    {
+                        "requests": config.walk.requests,
+                        "seconds": round(config.walk.seconds, 3),
+                        "deepest": config.walk.deepest,
+                        "cursor_requests": len(config.walk.paths),
+                    }
+                    if config.walk
+                    else None
+                ),
+                "transfers": [transfer_record(transfer) for transfer in config.transfers],
             }
             for config in results
         ],
