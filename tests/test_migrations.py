@@ -21,7 +21,7 @@ INDEX_OPS = ("add_index", "remove_index")
 
 
 def _in_metadata(name: str | None, type_: str, parent_names: Any) -> bool:
-    # Keyword search's own structures (migration 0006), read by impl/db/search.py, not the MetaData:
+    # Keyword search's own structures (migration 0008), read by impl/db/search.py, not the MetaData:
     # SQLite's products_search and its FTS5 tables, PostgreSQL's generated search_* columns and their indexes.
     if name is None:
         return True

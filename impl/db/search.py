@@ -29,7 +29,7 @@ then LIKE patterns (`'% kett%'`, `'% steel kettle %'`), the same on both.
 
 - PostgreSQL computes that text into stored generated columns (`search_name`, `search_category`,
   `search_sku`: `regexp_replace(lower(...))`; `search_description`: its `to_tsvector('simple', ...)`)
-  with pg_trgm and full-text GIN indexes (migration 0006). Up to RANK_AT_ONCE matches are ranked in
+  with pg_trgm and full-text GIN indexes (migration 0008). Up to RANK_AT_ONCE matches are ranked in
   one statement (an index bitmap, then a sort); more, and the planner reads tier by tier, a walk of
   the name index for a broad tier.
 - SQLite keeps the text in `products_search` (kept current by triggers on `products`, which call
@@ -274,7 +274,7 @@ async def _count(db: Database, query: Any, cap: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------------
-# SQLite: products_search and its two FTS5 tables (migration 0006).
+# SQLite: products_search and its two FTS5 tables (migration 0008).
 
 search_rows = table(
     "products_search",

@@ -105,7 +105,7 @@ Index("uq_products_sku_live", products.c.sku, unique=True, **_live("products"))
 Index("ix_products_live_created_at", products.c.created_at, products.c.id, **_live("products"))
 Index("ix_products_live_price", products.c.price_cents, products.c.id, **_live("products"))
 Index("ix_products_live_stock", products.c.stock, products.c.id, **_live("products"))
-# fold(): lower() on PostgreSQL, py_lower() on SQLite, as the queries sort (migration 0006).
+# fold(): lower() on PostgreSQL, py_lower() on SQLite, as the queries sort (migration 0007).
 Index("ix_products_live_name", fold(products.c.name), products.c.id, **_live("products"))
 Index("ix_products_live_category_name", products.c.category, fold(products.c.name), products.c.id, **_live("products"))
 Index("ix_products_live_category_stock", products.c.category, products.c.stock, products.c.id, **_live("products"))
