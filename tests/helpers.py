@@ -49,3 +49,25 @@ def make_operation(
     }
     values.update(extra)
     return Operation(**values)
+
+
+def link_targets(response: httpx.Response) -> dict[str, str]:
+    """rel -> target of the RFC 8288 Link header."""
+    found: dict[str, str] = {}
+    for part in response.headers["link"].split(", "):
+        target, rel = part.split("; ")
+        found[rel.removeprefix('rel="').removesuffix('"')] = target.strip("<>")
+    return found
+
+
+def empty_page(page_size: int = 10) -> dict[str, Any]:
+    """The body of a list or search that matches nothing."""
+    return {
+        "items": [],
+        "total": 0,
+        "total_exact": True,
+        "page": 1,
+        "page_size": page_size,
+        "pages": 0,
+        "next_cursor": None,
+    }

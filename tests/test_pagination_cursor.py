@@ -25,7 +25,7 @@ from impl.db.products import Positioned, Selection, SortKey
 from impl.db.tables import products
 from impl.services import cursors
 from impl.settings import Settings
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, link_targets
 
 pytestmark = pytest.mark.anyio
 
@@ -58,15 +58,6 @@ async def seed_with_ties(admin: httpx.AsyncClient, count: int = 23) -> set[str]:
         )
         created.add(product["id"])
     return created
-
-
-def link_targets(response: httpx.Response) -> dict[str, str]:
-    """rel -> target of the RFC 8288 Link header."""
-    found: dict[str, str] = {}
-    for part in response.headers["link"].split(", "):
-        target, rel = part.split("; ")
-        found[rel.removeprefix('rel="').removesuffix('"')] = target.strip("<>")
-    return found
 
 
 async def get(client: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:

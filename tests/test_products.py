@@ -13,7 +13,7 @@ import pytest
 
 import impl.services.products as product_service
 from tests.conftest import ADMIN, login
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, empty_page, link_targets
 
 pytestmark = pytest.mark.anyio
 
@@ -496,15 +496,7 @@ async def test_delete_unknown_product_is_404(admin_client: httpx.AsyncClient) ->
 async def test_empty_catalog_is_an_empty_first_page(client: httpx.AsyncClient) -> None:
     page = await get_page(client)
 
-    assert page == {
-        "items": [],
-        "total": 0,
-        "total_exact": True,
-        "page": 1,
-        "page_size": 10,
-        "pages": 0,
-        "next_cursor": None,
-    }
+    assert page == empty_page()
 
 
 async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
@@ -535,15 +527,6 @@ async def test_pagination_arithmetic(admin_client: httpx.AsyncClient) -> None:
     }
 
 
-def page_links(response: httpx.Response) -> dict[str, str]:
-    """rel -> target of the RFC 8288 Link header."""
-    found: dict[str, str] = {}
-    for part in response.headers["link"].split(", "):
-        target, rel = part.split("; ")
-        found[rel.removeprefix('rel="').removesuffix('"')] = target.strip("<>")
-    return found
-
-
 async def test_following_next_links_walks_every_page_with_the_query_kept(admin_client: httpx.AsyncClient) -> None:
     for number in range(7):
         await create(admin_client, f"LNK-{number}", name=f"Linked {number}", category="Links")
@@ -556,7 +539,7 @@ async def test_following_next_links_walks_every_page_with_the_query_kept(admin_c
         response = await admin_client.get(target)
         assert response.status_code == 200
         seen.extend(item["name"] for item in response.json()["items"])
-        links = page_links(response)
+        links = link_targets(response)
         visited.append(links)
         target = links.get("next", "")
 
@@ -573,14 +556,14 @@ async def test_following_next_links_walks_every_page_with_the_query_kept(admin_c
 
 async def test_links_on_search_users_and_an_empty_list(admin_client: httpx.AsyncClient) -> None:
     empty = await admin_client.get(f"{PRODUCTS}?name=nothing-like-this")
-    assert page_links(empty) == {
+    assert link_targets(empty) == {
         "first": f"{PRODUCTS}?name=nothing-like-this&page=1",
         "last": f"{PRODUCTS}?name=nothing-like-this&page=1",
     }
     for number in range(3):
         await create(admin_client, f"SRCH-{number}", name=f"Searchable {number}")
     search = await admin_client.get(f"{PRODUCTS}/search?q=searchable&page_size=2&page=2")
-    assert page_links(search) == {
+    assert link_targets(search) == {
         "first": f"{PRODUCTS}/search?q=searchable&page_size=2&page=1",
         "prev": f"{PRODUCTS}/search?q=searchable&page_size=2&page=1",
         "last": f"{PRODUCTS}/search?q=searchable&page_size=2&page=2",
@@ -590,7 +573,7 @@ async def test_links_on_search_users_and_an_empty_list(admin_client: httpx.Async
     assert again.headers["x-cache"] == "HIT"
     assert again.headers["link"] == search.headers["link"]
     users = await admin_client.get("/api/v1/users?page_size=1")
-    assert page_links(users) == {
+    assert link_targets(users) == {
         "first": "/api/v1/users?page_size=1&page=1",
         "last": "/api/v1/users?page_size=1&page=1",
     }
@@ -994,15 +977,7 @@ async def test_search_paginates(admin_client: httpx.AsyncClient) -> None:
 async def test_search_with_no_match_is_an_empty_page(client: httpx.AsyncClient) -> None:
     page = await get_page(client, SEARCH, q="anything")
 
-    assert page == {
-        "items": [],
-        "total": 0,
-        "total_exact": True,
-        "page": 1,
-        "page_size": 10,
-        "pages": 0,
-        "next_cursor": None,
-    }
+    assert page == empty_page()
 
 
 async def test_search_accepts_a_hundred_characters(client: httpx.AsyncClient) -> None:

@@ -14,6 +14,7 @@ import pytest
 from impl.db import search as product_search
 from impl.db.database import Db
 from impl.settings import Settings
+from tests.helpers import empty_page
 
 pytestmark = pytest.mark.anyio
 
@@ -150,15 +151,7 @@ async def test_no_match_is_an_empty_page(admin_client: httpx.AsyncClient) -> Non
 
     page = await search(admin_client, "zeppelin", page_size=10)
 
-    assert page == {
-        "items": [],
-        "total": 0,
-        "total_exact": True,
-        "page": 1,
-        "page_size": 10,
-        "pages": 0,
-        "next_cursor": None,
-    }
+    assert page == empty_page()
 
 
 async def test_an_updated_product_moves_between_tiers_and_out(admin_client: httpx.AsyncClient) -> None:
