@@ -18,6 +18,7 @@ applies the rule to each request.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -85,8 +86,12 @@ def forwarded_client(peer: str, forwarded_for: Sequence[str], trusted: Sequence[
     return str(nearest)
 
 
+@functools.lru_cache(maxsize=4096)
 def address_key(address: str) -> str:
-    """The identity the per-address limits count: an IPv4 address as it is, an IPv6 address as its /64."""
+    """The identity the per-address limits count: an IPv4 address as it is, an IPv6 address as its /64.
+
+    Every request asks it, and parsing costs more than the rest of a cached read's bookkeeping: the
+    answers for the addresses seen lately are kept (a pure function of the text)."""
     parsed = parse_address(address)
     if isinstance(parsed, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
