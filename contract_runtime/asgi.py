@@ -57,7 +57,15 @@ from .problems import (
 )
 from .results import RawJson, Result
 from .streams import ClientDisconnected, RequestStream
-from .text import NotText, decode_component, decode_header, decode_pairs, not_text_issue, surrogate_locations
+from .text import (
+    NotText,
+    decode_component,
+    decode_header,
+    decode_pairs,
+    json_value,
+    not_text_issue,
+    surrogate_locations,
+)
 from .validation import Validator, body_validator, coerce, parameters_validator
 
 Scope = MutableMapping[str, Any]
@@ -164,10 +172,6 @@ def _path_pattern(template: str) -> re.Pattern[str]:
         position = match.end()
     parts.append(re.escape(template[position:]))
     return re.compile("".join(parts) + r"\Z")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 async def read_body(receive: Receive, *, max_bytes: int = 0) -> bytes:
@@ -569,7 +573,7 @@ class ContractRouter:
             data = fields
         else:
             try:
-                data = json.loads(raw, parse_constant=_reject_constant)
+                data = json_value(raw)
             except (ValueError, RecursionError):
                 raise malformed("The request body is not valid JSON.") from None
             not_text = [not_text_issue(("body", *loc)) for loc in surrogate_locations(data)]
@@ -700,8 +704,9 @@ class ContractRouter:
                     async for chunk in stream:
                         if chunk:
                             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                except Exception:
-                    logger.exception("a streamed answer failed after it started; its body is cut short")
+                except Exception as exc:
+                    # One line here; the server that cuts the connection logs the traceback.
+                    logger.warning("a streamed answer failed after it started; its body is cut short: %r", exc)
                     raise
             await send({"type": "http.response.body", "body": b""})
         finally:

@@ -18,6 +18,7 @@ schema judges anything.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any, Final
@@ -104,3 +105,13 @@ def surrogate_locations(value: Any, loc: tuple[str | int, ...] = ()) -> Iterator
 
 def not_text_issue(loc: tuple[str | int, ...]) -> FieldIssue:
     return FieldIssue(loc, NOT_TEXT_MESSAGE, "not_text")
+
+
+def json_value(raw: bytes | str) -> Any:
+    """A JSON document as Python values; ValueError for what is not JSON (NaN and Infinity included,
+    which Python's parser takes), RecursionError for nesting deeper than it can follow."""
+    return json.loads(raw, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")

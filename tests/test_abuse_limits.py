@@ -20,11 +20,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from passlib.context import CryptContext
-from prometheus_client.parser import text_string_to_metric_families
 
 from impl.app import create_app
 from impl.settings import Settings
 from tests.conftest import login, register
+from tests.helpers import samples, value
 from tests.spec_responses import check_async_response
 
 pytestmark = pytest.mark.anyio
@@ -332,14 +332,6 @@ async def test_a_login_that_got_no_hashing_slot_is_not_counted_as_a_failure(
         assert_limited(await attempt(busy, PASSWORD), limit=3)
 
 
-def hashing_queue(metrics_text: str) -> float:
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if sample.name == "catalog_password_hash_waiting":
-                return sample.value
-    raise AssertionError("catalog_password_hash_waiting is not exported")
-
-
 async def test_one_account_hammering_current_password_does_not_starve_another_users_login(
     settings: Settings, verifications: VerifySpy
 ) -> None:
@@ -379,7 +371,7 @@ async def test_one_account_hammering_current_password_does_not_starve_another_us
 async def queue_reaches(client: httpx.AsyncClient, waiting: int, flood: asyncio.Future[Any]) -> None:
     """Until `waiting` callers wait for a hashing slot (the server's own gauge, from /metrics)."""
     while not flood.done():
-        if hashing_queue((await client.get("/metrics")).text) >= waiting:
+        if value(samples((await client.get("/metrics")).text), "catalog_password_hash_waiting") >= waiting:
             return
         await asyncio.sleep(0.01)  # an in-process /metrics call never waits: give the flood its turn
     raise AssertionError(f"the flood ended before {waiting} callers waited for a hashing slot")

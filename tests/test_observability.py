@@ -18,7 +18,6 @@ from unittest.mock import patch
 import anyio.lowlevel
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from contract_runtime.asgi import AccessEntry
 from impl.app import create_app
@@ -35,6 +34,7 @@ from impl.serve import clear_multiprocess_dir
 from impl.services.health import HealthService
 from impl.settings import Settings
 from tests.conftest import TEST_REDIS_URL, client_for, free_port
+from tests.helpers import samples, value
 from tests.servers import ApiServer
 
 pytestmark = pytest.mark.anyio
@@ -177,8 +177,8 @@ async def test_app_lines_carry_the_request_id(
 
 def test_json_lines_are_one_object_each_with_the_access_fields() -> None:
     record = logging.LogRecord(ACCESS, logging.INFO, __file__, 1, "GET %s", ("/health",), None)
-    for name, value in {"method": "GET", "route": "/health", "operation_id": "getLiveness", "status": 200}.items():
-        setattr(record, name, value)
+    for name, given in {"method": "GET", "route": "/health", "operation_id": "getLiveness", "status": 200}.items():
+        setattr(record, name, given)
     record.duration_ms = 0.42
     RequestIdFilter().filter(record)
     line = JsonFormatter().format(record)
@@ -284,23 +284,11 @@ def make_app_settings(settings: Settings, tmp_path: Path) -> Any:
 # --- metrics ----------------------------------------------------------------------------------------
 
 
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     return samples(response.text)
-
-
-def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
 
 
 async def test_metrics_count_requests_by_operation_and_status(client: httpx.AsyncClient) -> None:

@@ -10,7 +10,6 @@ from uuid import UUID
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 
 from contract_runtime.principal import Principal
 from impl.app import create_app
@@ -19,6 +18,7 @@ from impl.db.database import Db
 from impl.services.views import ViewHistory, version_key
 from impl.settings import Settings
 from tests.conftest import ADMIN, client_for, login, register
+from tests.helpers import samples, value
 
 pytestmark = pytest.mark.anyio
 
@@ -62,14 +62,6 @@ class CountingDb(Db):
             yield db
 
 
-def dropped_total(text: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "catalog_views_dropped_total":
-                return sample.value
-    raise AssertionError("catalog_views_dropped_total not exposed")
-
-
 async def test_a_signed_in_read_is_answered_before_its_view_is_written_and_the_view_follows(
     app: FastAPI, admin_client: httpx.AsyncClient
 ) -> None:
@@ -97,7 +89,7 @@ async def test_a_full_queue_drops_the_oldest_view_and_counts_it(settings: Settin
         client, user = await reader(admin, "overflow")
         views: ViewHistory = app.state.views
         await views.flush()
-        before = dropped_total((await admin.get("/metrics")).text)
+        before = value(samples((await admin.get("/metrics")).text), "catalog_views_dropped_total")
 
         async with views._writing:  # the writer held: the three reads find the queue as they left it
             for product in ids:
@@ -106,7 +98,7 @@ async def test_a_full_queue_drops_the_oldest_view_and_counts_it(settings: Settin
             assert views.queued == 2
         await views.flush()
 
-        assert dropped_total((await admin.get("/metrics")).text) == before + 1
+        assert value(samples((await admin.get("/metrics")).text), "catalog_views_dropped_total") == before + 1
         assert sorted(await view_rows.viewed(app.state.db.database, user_id=UUID(user.subject))) == sorted(ids[1:])
         await client.aclose()
 

@@ -501,7 +501,7 @@ async def _hits(db: Database, keys: list[SearchKey]) -> list[SearchHit]:
         return []
     # One bound value per id: `databases` would not convert an expanding IN list's UUIDs on SQLite.
     ids = [bindparam(None, key[2], Uuid()) for key in keys]
-    rows = await db.fetch_all(select(*_COLUMNS).where(products.c.id.in_(ids)))
+    rows = await db.fetch_all(select(*_COLUMNS).where(products.c.id.in_(ids), products.c.deleted_at.is_(None)))
     records = {row["id"]: record_of(ProductRecord, row) for row in rows}
     # A product deleted between the two reads is left out rather than answered.
     return [SearchHit(records[key[2]], key) for key in keys if key[2] in records]

@@ -15,10 +15,10 @@ And the API has no WebSocket: a `Upgrade: websocket` request is served as the
 plain HTTP request it also is (uvicorn would hand it to a WebSocket protocol,
 which the app refuses with a bare `403`).
 
-uvicorn is started with `--http impl.http.protocol:ProblemHttpProtocol`
-(impl.serve; an `--http` given on the command line wins, and uvicorn's own
-protocols answer as uvicorn does). Another change to the protocol subclasses
-this class, so one `--http` keeps both. The hooks overridden (`send_400_response`, `_start_asgi_task`,
+uvicorn is started with `--http impl.http.head_timeout:HeadTimeoutProtocol`
+(impl.serve), which subclasses this class with the request-head deadline, so
+one `--http` keeps both; an `--http` given on the command line wins, and
+uvicorn's own protocols answer as uvicorn does. The hooks overridden (`send_400_response`, `_start_asgi_task`,
 `_unsupported_upgrade_warning`) are uvicorn's, as pinned in uv.lock;
 tests/test_wire.py drives a real server through each of them.
 """

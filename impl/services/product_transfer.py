@@ -34,7 +34,7 @@ from uuid import UUID
 
 from contract_runtime.problems import FieldIssue
 from contract_runtime.streams import Line, RequestStream
-from contract_runtime.text import not_text_issue, surrogate_locations
+from contract_runtime.text import json_value, not_text_issue, surrogate_locations
 from generated.models import FieldError, ImportLineError, ImportReport
 
 from ..db import products as product_rows
@@ -158,7 +158,7 @@ class ProductTransfer:
         if not line.data.strip():
             return None
         try:
-            data = json.loads(line.data.decode("utf-8"), parse_constant=_reject_constant)
+            data = json_value(line.data.decode("utf-8"))
         except UnicodeDecodeError:
             tally.reject(line.number, [_issue("The line is not valid UTF-8.", "not_text")])
             return None
@@ -232,7 +232,3 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return rows
     common = set(rows[0]).intersection(*rows[1:])
     return [{name: value for name, value in row.items() if name in common} for row in rows]
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")

@@ -204,7 +204,8 @@ class SemanticIndex:
                     self._index.put(row.id, vector)
             if stale:
                 texts = [product_text(row.name, row.category, row.description) for row in stale]
-                embedded = (await self.embedder()).embed(texts)
+                embedder = await self.embedder()
+                embedded = await asyncio.to_thread(embedder.embed, texts)  # up to REFRESH_BATCH texts
                 await self._store(list(zip(stale, embedded, strict=True)))
                 for row, vector in zip(stale, embedded, strict=True):
                     self._index.put(row.id, vector)
